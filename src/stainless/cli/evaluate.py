@@ -1,0 +1,255 @@
+"""``stainless evaluate segmentation | semantic | translation``: score predictions against truth."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stainless.cli._report import check_output, print_table, progress, summarise, write_results
+from stainless.io import (
+    KNOWN_LABEL_SUFFIXES,
+    Collection,
+    Sample,
+    list_images,
+    pair_by_name,
+    read_image,
+    read_labels,
+)
+from stainless.io.collections import image_stem, strip_suffixes
+from stainless.metrics import DEFAULT_THRESHOLDS, instance_metrics, semantic_metrics
+from stainless.metrics.intensity import translation_metrics
+
+EXAMPLES = """examples:
+  stainless evaluate segmentation --pred predictions/ --gt test/ --out scores.json
+  stainless evaluate segmentation --pred a_pred.tif --gt a_masks.png --min-size 100
+  stainless evaluate semantic --pred pred/ --gt gt/ --classes background nucleus cytoplasm
+  stainless evaluate translation --pred dapi_pred.tif --gt dapi.png --out scores.csv
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``evaluate`` and its three kinds."""
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score predictions against ground truth (instances, classes or images)",
+        description="Score predicted label images or fluorescence images against ground truth. "
+        "P and G are files, or folders paired by file name after stripping "
+        "_masks/_pred/_cp_masks/_labels/_img.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+    segmentation = kinds.add_parser(
+        "segmentation", help="instance labels: csi, F1, precision, AJI, ARI, PQ"
+    )
+    semantic = kinds.add_parser("semantic", help="class labels: IoU and Dice per class")
+    translation = kinds.add_parser(
+        "translation", help="images: MAE, MSE, PSNR, SSIM, PCC, distances"
+    )
+    for kind in (segmentation, semantic, translation):
+        kind.add_argument(
+            "--pred", required=True, type=Path, metavar="P", help="predicted file or folder"
+        )
+        kind.add_argument(
+            "--gt", required=True, type=Path, metavar="G", help="ground-truth file or folder"
+        )
+        kind.add_argument(
+            "--out", type=Path, metavar="FILE", help="write results to FILE.json or FILE.csv"
+        )
+        kind.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    segmentation.add_argument(
+        "--thresholds",
+        type=float,
+        nargs="+",
+        default=list(DEFAULT_THRESHOLDS),
+        metavar="T",
+        help="IoU thresholds (default 0.50 0.55 ... 0.95)",
+    )
+    segmentation.add_argument(
+        "--min-size",
+        type=int,
+        default=0,
+        metavar="N",
+        help="drop objects under N pixels from both sides first (default 0: keep all)",
+    )
+    segmentation.set_defaults(handler=run_segmentation)
+    semantic.add_argument(
+        "--classes",
+        nargs="+",
+        metavar="NAME",
+        help="class names in label order (default: class0, class1, ... up to the largest label)",
+    )
+    semantic.set_defaults(handler=run_semantic)
+    translation.add_argument(
+        "--mask", type=Path, metavar="M", help="score only inside this mask file or folder"
+    )
+    translation.add_argument(
+        "--data-range",
+        type=float,
+        metavar="R",
+        help="value range for PSNR/SSIM (default: each target's max - min)",
+    )
+    translation.set_defaults(handler=run_translation)
+
+
+LABEL_SUFFIXES = ("_masks", "_cp_masks", "_pred", "_labels")
+
+
+def _files(path: Path, role: str) -> list[Path]:
+    """The image files a --pred/--gt value names: a file, a folder, or a quoted glob pattern.
+
+    In a folder holding both ``*_img`` images and label files (the Cellpose layout), only the
+    label files are taken.
+    """
+    if any(character in str(path) for character in "*?[") and not path.exists():
+        files = sorted(p for p in path.parent.glob(path.name) if p.is_file())
+        if not files:
+            raise OSError(f"{role} pattern '{path}' matches no file")
+        return files
+    if not path.exists():
+        raise OSError(f"{role} '{path}' does not exist")
+    if path.is_file():
+        return [path]
+    files = list_images(path)
+    labelled = [f for f in files if image_stem(f).endswith(LABEL_SUFFIXES)]
+    return labelled or files
+
+
+def find_pairs(pred: Path, gt: Path) -> Collection:
+    """Pair predictions with ground truth: two files, or folders / patterns matched by name."""
+    pred_files, gt_files = _files(pred, "prediction"), _files(gt, "ground truth")
+    if pred.is_file() and gt.is_file():
+        return Collection(
+            [Sample(strip_suffixes(image_stem(gt), KNOWN_LABEL_SUFFIXES), (pred,), (gt,))]
+        )
+    collection = pair_by_name(pred_files, gt_files)
+    if collection.unpaired:
+        names = ", ".join(path.name for path in collection.unpaired)
+        print(f"warning: unpaired files left out: {names}", file=sys.stderr)
+    return collection
+
+
+def _evaluate(
+    args: argparse.Namespace,
+    score: Callable[[Sample], dict[str, Any]],
+    columns: list[str],
+    **details: Any,
+) -> int:
+    check_output(args.out, args.overwrite)
+    pairs = find_pairs(args.pred, args.gt)
+    rows = [
+        {"name": sample.name, **score(sample)} for sample in progress(pairs.samples, "evaluating")
+    ]
+    summary = summarise(rows)
+    print_table(rows, summary, ["name", *[c for c in columns if c in rows[0]]])
+    if args.out is not None:
+        write_results(
+            args.out,
+            rows,
+            summary,
+            pred=str(args.pred),
+            gt=str(args.gt),
+            unpaired=[str(p) for p in pairs.unpaired],
+            **details,
+        )
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _read_label_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
+    pred = read_labels(sample.inputs[0]).array
+    gt = read_labels(sample.targets[0]).array
+    if pred.shape != gt.shape:
+        raise ValueError(
+            f"prediction '{sample.inputs[0].name}' has shape {pred.shape} but ground truth "
+            f"'{sample.targets[0].name}' has {gt.shape}"
+        )
+    return pred, gt
+
+
+def run_segmentation(args: argparse.Namespace) -> int:
+    """Instance metrics for every pair, table to stdout, optional JSON/CSV."""
+    if args.min_size < 0:
+        raise ValueError(f"--min-size must be >= 0, got {args.min_size}")
+    thresholds = sorted(set(args.thresholds))
+    if any(not 0 < t <= 1 for t in thresholds):
+        raise ValueError(f"--thresholds must lie in (0, 1], got {args.thresholds}")
+
+    def score(sample: Sample) -> dict[str, Any]:
+        pred, gt = _read_label_pair(sample)
+        metrics = instance_metrics(gt, pred, thresholds=thresholds, min_size_px=args.min_size)
+        return {
+            "n_true": int(metrics.pop("n_true")),
+            "n_pred": int(metrics.pop("n_pred")),
+            **metrics,
+        }
+
+    first = f"{thresholds[0]:.2f}"
+    columns = [
+        "n_true",
+        "n_pred",
+        f"csi@{first}",
+        f"f1@{first}",
+        f"precision@{first}",
+        "map_csi",
+        "aji",
+        "ari",
+    ]
+    return _evaluate(args, score, columns, thresholds=thresholds, min_size_px=args.min_size)
+
+
+def run_semantic(args: argparse.Namespace) -> int:
+    """IoU / Dice per class for every pair."""
+    pairs = find_pairs(args.pred, args.gt)
+    names = args.classes
+    if names is None:
+        largest = 0
+        for sample in pairs.samples:
+            largest = max(largest, int(read_labels(sample.targets[0]).array.max()))
+        names = [f"class{i}" for i in range(largest + 1)]
+
+    def score(sample: Sample) -> dict[str, Any]:
+        pred, gt = _read_label_pair(sample)
+        return semantic_metrics(gt, pred, n_classes=len(names), class_names=names)
+
+    columns = [f"iou_{n}" for n in names] + ["mean_iou", "mean_dice", "pixel_accuracy"]
+    return _evaluate(args, score, columns, classes=names)
+
+
+def run_translation(args: argparse.Namespace) -> int:
+    """Image metrics for every predicted / real fluorescence pair."""
+    masks: dict[str, Path] = {}
+    if args.mask is not None:
+        if args.mask.is_dir():
+            masks = {
+                s.name: s.targets[0]
+                for s in pair_by_name(list_images(args.gt), list_images(args.mask)).samples
+            }
+        elif args.mask.is_file():
+            masks = {"*": args.mask}
+        else:
+            raise OSError(f"mask '{args.mask}' does not exist")
+
+    def score(sample: Sample) -> dict[str, Any]:
+        pred = read_image(sample.inputs[0]).array
+        gt = read_image(sample.targets[0]).array
+        if pred.shape != gt.shape:
+            raise ValueError(
+                f"prediction '{sample.inputs[0].name}' has shape {pred.shape} but target "
+                f"'{sample.targets[0].name}' has {gt.shape}"
+            )
+        mask_path = masks.get("*") or masks.get(sample.name)
+        if masks and mask_path is None:
+            raise ValueError(f"no mask pairs with '{sample.targets[0].name}' in '{args.mask}'")
+        mask = read_labels(mask_path).array > 0 if mask_path else None
+        if mask is not None and mask.shape != gt.shape:
+            raise ValueError(f"mask '{mask_path}' has shape {mask.shape} but target has {gt.shape}")
+        return translation_metrics(pred, gt, data_range=args.data_range, mask=mask)
+
+    columns = ["mae", "psnr", "ssim", "pcc", "euclidean_distance", "cosine_distance"]
+    return _evaluate(args, score, columns, mask=str(args.mask) if args.mask else None)

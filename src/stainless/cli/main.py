@@ -1,0 +1,58 @@
+"""The ``stainless`` command line: ``main(argv) -> exit code``.
+
+Each command lives in its own module with ``add_parser(subparsers)`` and ``run(args) -> int``;
+heavy libraries (torch, MONAI) are imported inside ``run`` so that ``--help`` stays instant.
+User errors (bad files, bad values) become one line on stderr and exit code 2; ``--debug`` shows
+the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from stainless import __version__
+from stainless.cli import evaluate, info
+
+EXIT_USER_ERROR = 2
+COMMANDS = (info, evaluate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command registered."""
+    parser = argparse.ArgumentParser(
+        prog="stainless",
+        description="Label-free microscopy: in silico labelling, segmentation and evaluation.",
+    )
+    parser.add_argument("--version", action="version", version=f"stainless {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback when a command fails"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (ValueError, OSError, TypeError) as error:
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(f"stainless {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"stainless {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

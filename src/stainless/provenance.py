@@ -1,0 +1,44 @@
+"""Run metadata saved with every model, evaluation and benchmark result: what ran, where, when."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+KEY_PACKAGES = ("stainless", "numpy", "scipy", "scikit-image", "tifffile", "torch", "monai")
+
+
+def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
+    """Installed versions of ``names`` (``"not installed"`` when absent), without importing them."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def run_metadata(**details: Any) -> dict[str, Any]:
+    """Versions, machine, date and command line, plus any ``details`` (seed, config, data...).
+
+    Returns
+    -------
+    dict
+        JSON-serialisable; ``details`` are included as given under their own keys.
+    """
+    return {
+        "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
+        "versions": {"python": platform.python_version(), **package_versions()},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.machine(),
+            "cpu_count": os.cpu_count(),
+        },
+        **details,
+    }

@@ -275,8 +275,9 @@ def instance_metrics(
     Returns
     -------
     dict of str to float
-        Counts are ints: ``n_true``, ``n_pred``, and ``tp@t``, ``fp@t``, ``fn@t``; for every threshold t ``precision@t``,
-        ``recall@t``, ``f1@t``, ``csi@t``, ``pq@t``, ``mean_matched_iou@t`` (t with two decimals);
+        Counts are ints: ``n_true``, ``n_pred``, and ``tp@t``, ``fp@t``, ``fn@t`` for every
+        threshold t; ratios are floats: ``precision@t``, ``recall@t``, ``f1@t``, ``csi@t``,
+        ``pq@t``, ``mean_matched_iou@t`` (t with two decimals);
         ``map_csi`` and ``map_precision`` (means over the thresholds; the latter is the ISL paper's
         mAP); ``aji`` (Kumar et al. 2017); ``ari`` (all pixels, background is one cluster) and
         ``ari_fg`` (pixels foreground in either image).

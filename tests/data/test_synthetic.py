@@ -23,7 +23,7 @@ def test_any_size_and_value_ranges(shape: tuple[int, int]) -> None:
     sample = make_synthetic_sample(shape, seed=0)
     for image in (sample.label_free, sample.nuclear_stain, sample.membrane_stain):
         assert image.shape == shape and image.dtype == np.float32
-        assert 0.0 <= float(image.min()) and float(image.max()) <= 1.0
+        assert float(image.min()) >= 0.0 and float(image.max()) <= 1.0
     assert sample.cell_labels.shape == shape and sample.cell_labels.dtype == np.uint16
 
 

@@ -24,7 +24,14 @@ def _touch_image(path: Path, value: int = 1) -> Path:
 
 
 def test_pair_folder_pairs_img_and_masks_and_reports_unpaired(tmp_path: Path) -> None:
-    for name in ("a_img.png", "a_masks.png", "b_img.tif", "b_masks.tif", "c_img.png", "d_masks.png"):
+    for name in (
+        "a_img.png",
+        "a_masks.png",
+        "b_img.tif",
+        "b_masks.tif",
+        "c_img.png",
+        "d_masks.png",
+    ):
         _touch_image(tmp_path / name)
     with pytest.warns(UserWarning, match="2 unpaired file"):
         collection = pair_folder(tmp_path)
@@ -86,7 +93,9 @@ def test_dsb_layout_merges_binary_masks_into_labels(tmp_path: Path) -> None:
 
 
 def test_pair_by_name_strips_known_suffixes(tmp_path: Path) -> None:
-    preds = [_touch_image(tmp_path / "p" / n) for n in ("a_cp_masks.png", "b_pred.tif", "z_pred.png")]
+    preds = [
+        _touch_image(tmp_path / "p" / n) for n in ("a_cp_masks.png", "b_pred.tif", "z_pred.png")
+    ]
     truths = [_touch_image(tmp_path / "g" / n) for n in ("a_masks.png", "b_masks.png")]
     with pytest.warns(UserWarning, match="1 unpaired"):
         collection = pair_by_name(preds, truths)

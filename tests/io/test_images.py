@@ -13,7 +13,9 @@ from stainless.io import ImageMetadata, project_z, read_image, read_labels, writ
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
 @pytest.mark.parametrize("name", ["image.tif", "image.ome.tif"])
-def test_tiff_round_trip_keeps_values_dtype_and_axes(tmp_path: Path, dtype: type, name: str) -> None:
+def test_tiff_round_trip_keeps_values_dtype_and_axes(
+    tmp_path: Path, dtype: type, name: str
+) -> None:
     rng = np.random.default_rng(0)
     array = (rng.random((3, 2, 20, 24)) * 200).astype(dtype)
     write_image(tmp_path / name, array, axes="ZCYX")
@@ -31,8 +33,12 @@ def test_tiff_is_compressed(tmp_path: Path) -> None:
 
 
 def test_ome_tiff_keeps_channel_names_and_pixel_size(tmp_path: Path) -> None:
-    metadata = ImageMetadata(channel_names=("phase", "DAPI"), pixel_size_um=(0.65, 0.65), z_step_um=2.0)
-    write_image(tmp_path / "a.ome.tif", np.zeros((2, 8, 8), np.uint16), axes="CYX", metadata=metadata)
+    metadata = ImageMetadata(
+        channel_names=("phase", "DAPI"), pixel_size_um=(0.65, 0.65), z_step_um=2.0
+    )
+    write_image(
+        tmp_path / "a.ome.tif", np.zeros((2, 8, 8), np.uint16), axes="CYX", metadata=metadata
+    )
     image = read_image(tmp_path / "a.ome.tif")
     assert image.metadata == metadata
 
@@ -82,7 +88,9 @@ def test_labels_keep_integer_values_exactly(tmp_path: Path) -> None:
 
 def test_float_and_negative_labels_are_refused(tmp_path: Path) -> None:
     write_image(tmp_path / "f.tif", np.ones((4, 4), np.float32), axes="YX")
-    with pytest.raises(ValueError, match=r"labels '.*f\.tif' have dtype float32; expected integers"):
+    with pytest.raises(
+        ValueError, match=r"labels '.*f\.tif' have dtype float32; expected integers"
+    ):
         read_labels(tmp_path / "f.tif")
     tifffile.imwrite(tmp_path / "n.tif", -np.ones((4, 4), np.int16))
     with pytest.raises(ValueError, match=r"n\.tif' hold negative values"):
@@ -133,6 +141,6 @@ def test_write_refuses_to_overwrite_and_leaves_no_temporary_file(tmp_path: Path)
     assert int(read_image(target).array.max()) == 0
     write_image(target, np.ones((4, 4), np.uint8), axes="YX", overwrite=True)
     assert int(read_image(target).array.max()) == 1
-    with pytest.raises(ValueError, match="PNG .* can hold uint8 or uint16"):
+    with pytest.raises(ValueError, match=r"PNG .* can hold uint8 or uint16"):
         write_image(tmp_path / "f.png", np.zeros((4, 4), np.float32), axes="YX")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tif"]

@@ -66,7 +66,9 @@ def test_non_consecutive_ids_and_large_ids_give_the_same_scores() -> None:
     ("truth_objects", "pred_objects", "expected"),
     [(0, 0, 1.0), (0, 1, 0.0), (1, 0, 0.0)],
 )
-def test_empty_images_give_defined_values(truth_objects: int, pred_objects: int, expected: float) -> None:
+def test_empty_images_give_defined_values(
+    truth_objects: int, pred_objects: int, expected: float
+) -> None:
     truth = np.zeros((6, 6), dtype=np.uint16)
     pred = np.zeros((6, 6), dtype=np.uint16)
     truth[1:3, 1:3] = truth_objects
@@ -92,7 +94,7 @@ def test_min_size_filter_applies_to_both_sides() -> None:
 
 
 def _perturbed_pair(seed: int, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """Synthetic truth and a prediction shifted by a pixel, with one object dropped and two merged."""
+    """Synthetic truth and a prediction shifted by a pixel, one object dropped, two merged."""
     sample = make_synthetic_sample((size, size), cell_radius_px=6, clustering=0.8, seed=seed)
     truth = sample.cell_labels
     pred = np.roll(truth, shift=(seed % 3) - 1, axis=1).astype(np.int32)
@@ -127,7 +129,9 @@ def test_permuting_label_ids_changes_no_metric(seed: int, id_seed: int) -> None:
     truth, pred = _perturbed_pair(seed, size=48)
     rng = np.random.default_rng(id_seed)
     # A random injective map of ids to new, non-consecutive values; 0 stays background.
-    new_ids = np.concatenate([[0], rng.choice(np.arange(1, 10**6), size=int(pred.max()), replace=False)])
+    new_ids = np.concatenate(
+        [[0], rng.choice(np.arange(1, 10**6), size=int(pred.max()), replace=False)]
+    )
     permuted = new_ids[pred]
     original = instance_metrics(truth, pred)
     relabelled = instance_metrics(truth, permuted)
@@ -138,7 +142,9 @@ def test_permuting_label_ids_changes_no_metric(seed: int, id_seed: int) -> None:
 
 def test_bad_inputs_are_refused_with_clear_messages() -> None:
     labels = np.zeros((4, 4), dtype=np.uint8)
-    with pytest.raises(ValueError, match=r"prediction has shape \(4, 5\) but ground truth has \(4, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"prediction has shape \(4, 5\) but ground truth has \(4, 4\)"
+    ):
         instance_metrics(labels, np.zeros((4, 5), dtype=np.uint8))
     with pytest.raises(ValueError, match="dtype float32"):
         instance_metrics(labels, np.zeros((4, 4), dtype=np.float32))

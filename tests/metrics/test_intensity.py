@@ -79,10 +79,20 @@ def test_light_my_cells_distances_known_answers() -> None:
     assert cosine_distance(a, a) == pytest.approx(0.0)
 
 
-def test_translation_metrics_returns_every_metric(image_pair: tuple[np.ndarray, np.ndarray]) -> None:
+def test_translation_metrics_returns_every_metric(
+    image_pair: tuple[np.ndarray, np.ndarray],
+) -> None:
     pred, target = image_pair
     scores = translation_metrics(pred, target)
-    assert set(scores) == {"mae", "mse", "psnr", "ssim", "pcc", "euclidean_distance", "cosine_distance"}
+    assert set(scores) == {
+        "mae",
+        "mse",
+        "psnr",
+        "ssim",
+        "pcc",
+        "euclidean_distance",
+        "cosine_distance",
+    }
     assert scores["ssim"] == pytest.approx(ssim(pred, target, data_range=float(np.ptp(target))))
 
 

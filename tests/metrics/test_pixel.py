@@ -24,7 +24,9 @@ def test_confusion_matrix_counts_true_rows_and_predicted_columns() -> None:
 
 
 def test_per_class_iou_dice_and_accuracy() -> None:
-    m = semantic_metrics(TRUE, PRED, n_classes=3, class_names=["background", "nucleus", "cytoplasm"])
+    m = semantic_metrics(
+        TRUE, PRED, n_classes=3, class_names=["background", "nucleus", "cytoplasm"]
+    )
     # background: |T∩P| = 1, |T| = 2, |P| = 2 -> IoU 1/3, Dice 1/2
     # nucleus:    |T∩P| = 2, |T| = 2, |P| = 3 -> IoU 2/3, Dice 4/5
     # cytoplasm:  |T∩P| = 1, |T| = 2, |P| = 1 -> IoU 1/2, Dice 2/3
@@ -45,7 +47,10 @@ def test_binary_scores_and_empty_conventions() -> None:
     empty = np.zeros(4)
     assert binary_iou(empty, empty) == 1.0 and binary_dice(empty, empty) == 1.0
     assert binary_iou(truth, empty) == 0.0
-    assert semantic_metrics(np.zeros((2, 2), int), np.zeros((2, 2), int), n_classes=2)["iou_class1"] == 1.0
+    assert (
+        semantic_metrics(np.zeros((2, 2), int), np.zeros((2, 2), int), n_classes=2)["iou_class1"]
+        == 1.0
+    )
     assert pixel_accuracy(np.zeros((2, 2), dtype=np.int64)) == 1.0
 
 

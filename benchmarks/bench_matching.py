@@ -69,6 +69,7 @@ def main() -> int:
             "stardist is missing: pip install -r benchmarks/requirements-peers.txt", file=sys.stderr
         )
         return 2
+    started = time.perf_counter()
     masks_path = args.data / MASKS
     truth = resize_nearest(read_labels(masks_path).array, SIZE)
     # Consecutive ids 1..n, as a segmentation model writes them (and as stardist relabels anyway).
@@ -113,6 +114,7 @@ def main() -> int:
         "stainless_s": stainless_s,
         "speedup_vs_stardist": speedup,
         "repeats": args.repeats,
+        "wall_s": time.perf_counter() - started,
         "metadata": run_metadata(stardist_version=version("stardist")),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 KEY_PACKAGES = ("stainless", "numpy", "scipy", "scikit-image", "tifffile", "torch", "monai")
@@ -23,8 +25,24 @@ def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
     return versions
 
 
+def source_commit() -> str | None:
+    """The git commit of the stainless source tree, when it runs from a checkout (else None)."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
 def run_metadata(**details: Any) -> dict[str, Any]:
-    """Versions, machine, date and command line, plus any ``details`` (seed, config, data...).
+    """Versions, source commit, machine, date and command line, plus any ``details``.
 
     Returns
     -------
@@ -35,6 +53,7 @@ def run_metadata(**details: Any) -> dict[str, Any]:
         "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
         "versions": {"python": platform.python_version(), **package_versions()},
+        "stainless_commit": source_commit(),
         "machine": {
             "platform": platform.platform(),
             "processor": platform.machine(),

@@ -144,3 +144,40 @@ def test_write_refuses_to_overwrite_and_leaves_no_temporary_file(tmp_path: Path)
     with pytest.raises(ValueError, match=r"PNG .* can hold uint8 or uint16"):
         write_image(tmp_path / "f.png", np.zeros((4, 4), np.float32), axes="YX")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tif"]
+
+
+def test_zarr_round_trip_keeps_axes_metadata_and_refuses_overwrite(tmp_path: Path) -> None:
+    array = np.random.default_rng(2).integers(0, 4000, (2, 3, 40, 30)).astype(np.uint16)
+    metadata = ImageMetadata(channel_names=("a", "b", "c"), pixel_size_um=(0.3, 0.3), z_step_um=1.0)
+    write_image(tmp_path / "stack.zarr", array, axes="ZCYX", metadata=metadata)
+    image = read_image(tmp_path / "stack.zarr", channel="b")
+    assert image.axes == "ZYX" and image.metadata.pixel_size_um == (0.3, 0.3)
+    np.testing.assert_array_equal(image.array, array[:, 1])
+    with pytest.raises(FileExistsError):
+        write_image(tmp_path / "stack.zarr", array, axes="ZCYX")
+    write_image(tmp_path / "stack.zarr", array[:1], axes="ZCYX", overwrite=True)
+    assert read_image(tmp_path / "stack.zarr").array.shape == (1, 3, 40, 30)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stack.zarr"]
+
+
+def test_ome_zarr_full_resolution_level_is_read(tmp_path: Path) -> None:
+    zarr = pytest.importorskip("zarr")
+    group = zarr.open_group(str(tmp_path / "image.ome.zarr"), mode="w")
+    group.attrs["multiscales"] = [
+        {
+            "axes": [{"name": "c"}, {"name": "y"}, {"name": "x"}],
+            "datasets": [
+                {
+                    "path": "0",
+                    "coordinateTransformations": [{"type": "scale", "scale": [1, 0.5, 0.25]}],
+                }
+            ],
+        }
+    ]
+    level = group.create_array("0", shape=(2, 8, 8), dtype="uint8")
+    level[...] = 7
+    image = read_image(tmp_path / "image.ome.zarr")
+    assert image.axes == "CYX" and image.metadata.pixel_size_um == (0.5, 0.25)
+    assert int(image.array.sum()) == 7 * 2 * 8 * 8
+    with pytest.raises(OSError, match="does not exist or is not a zarr folder"):
+        read_image(tmp_path / "missing.zarr")

@@ -71,7 +71,7 @@ def strip_suffixes(stem: str, suffixes: Iterable[str]) -> str:
 
 
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:
-    """Image files (by extension) directly inside ``folder``, sorted by name.
+    """Image files (by extension; ``.zarr`` folders too) directly inside ``folder``, sorted.
 
     Raises
     ------
@@ -86,7 +86,7 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
     files = sorted(
         path
         for path in root.iterdir()
-        if path.is_file()
+        if (path.is_file() or (path.is_dir() and path.name.lower().endswith(".zarr")))
         and not path.name.startswith(".")
         and path.name.lower().endswith(SUPPORTED_SUFFIXES)
     )

@@ -1,4 +1,4 @@
-"""Reading and writing microscopy images: TIFF, OME-TIFF and PNG, with explicit axes.
+"""Reading and writing microscopy images: TIFF, OME-TIFF, PNG and zarr, with explicit axes.
 
 Every image carries an axes string over the letters ``T C Z Y X`` (plus ``S`` — samples — only
 inside tifffile, which we map to ``C``). Pixel values are returned exactly as stored: label images
@@ -8,6 +8,7 @@ keep their integer dtype and values.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -20,12 +21,14 @@ import numpy as np
 import tifffile
 from numpy.typing import NDArray
 
+from stainless.io._zarr import read_zarr, write_zarr
 from stainless.io.metadata import ImageMetadata, ome_metadata_of, ome_write_metadata
 
 VALID_AXES = frozenset("TCZYX")
 TIFF_SUFFIXES = (".tif", ".tiff")
 PNG_SUFFIXES = (".png",)
-SUPPORTED_SUFFIXES = (".ome.tif", ".ome.tiff", *TIFF_SUFFIXES, *PNG_SUFFIXES)
+ZARR_SUFFIXES = (".ome.zarr", ".zarr")
+SUPPORTED_SUFFIXES = (".ome.tif", ".ome.tiff", *TIFF_SUFFIXES, *PNG_SUFFIXES, *ZARR_SUFFIXES)
 _TIFFFILE_AXES = {"T": "T", "C": "C", "Z": "Z", "Y": "Y", "X": "X", "S": "C"}
 _WRITABLE_DTYPES = (
     np.uint8,
@@ -172,7 +175,8 @@ def read_image(
     Parameters
     ----------
     path : path-like
-        ``.tif``/``.tiff`` (OME-TIFF when it carries OME-XML) or ``.png`` (8- or 16-bit).
+        ``.tif``/``.tiff`` (OME-TIFF when it carries OME-XML), ``.png`` (8- or 16-bit), or a
+        ``.zarr`` folder (written by stainless, or an OME-Zarr image: full resolution is read).
     axes : str, optional
         The file's axes, e.g. ``"ZCYX"``; overrides what the file says. Without it, the axes come
         from OME/ImageJ/tifffile metadata, ``YX`` for 2-D, ``YXC`` for RGB(A) PNG.
@@ -194,6 +198,8 @@ def read_image(
     """
     file_path = Path(path)
     suffix = _suffix(file_path)
+    if suffix in ZARR_SUFFIXES:
+        return _select_channels(_read_zarr_image(file_path, axes), channel)
     if not file_path.is_file():
         raise OSError(f"'{file_path}' does not exist or is not a file")
     reader = _read_png if suffix in PNG_SUFFIXES else _read_tiff
@@ -211,6 +217,21 @@ def read_image(
         ) from error
     image_axes = check_axes(file_axes, array.ndim, f"'{file_path}'")
     return _select_channels(Image(array, image_axes, metadata, file_path), channel)
+
+
+def _read_zarr_image(path: Path, axes: str | None) -> Image:
+    if not path.is_dir():
+        raise OSError(f"'{path}' does not exist or is not a zarr folder")
+    try:
+        array, stored_axes, metadata = read_zarr(path)
+    except ValueError:
+        raise
+    except Exception as error:  # zarr raises many unrelated types for broken stores
+        raise OSError(f"cannot read '{path}': not a readable zarr store ({error})") from error
+    chosen = axes or stored_axes
+    if chosen is None:
+        raise ValueError(f"'{path}' does not record its axes; pass axes=, e.g. axes='CYX'")
+    return Image(array, check_axes(chosen, array.ndim, f"'{path}'"), metadata, path)
 
 
 def _check_writable(array: NDArray[Any], axes: str, path: Path) -> None:
@@ -246,14 +267,14 @@ def write_image(
     overwrite: bool = False,
     compression: Literal["zlib", "zstd", "none"] = "zlib",
 ) -> Path:
-    """Write an image atomically (temporary file, then rename) as TIFF, OME-TIFF or PNG.
+    """Write an image atomically (temporary file, then rename) as TIFF, OME-TIFF, PNG or zarr.
 
     Parameters
     ----------
     path : path-like
         ``.ome.tif`` writes OME-TIFF (axes, channel names, pixel size kept); ``.tif`` a TIFF whose
         axes tifffile reads back; ``.png`` an 8- or 16-bit PNG (``YX``, or ``YXC``/``CYX`` with
-        1, 3 or 4 channels).
+        1, 3 or 4 channels); ``.zarr`` a chunked zarr array with axes and metadata as attributes.
     array : ndarray
         Pixels, dims ordered as ``axes``; written in their own dtype.
     axes : str
@@ -282,6 +303,9 @@ def write_image(
     if not file_path.parent.is_dir():
         raise OSError(f"cannot write '{file_path}': folder '{file_path.parent}' does not exist")
     metadata = metadata or ImageMetadata()
+    if suffix in ZARR_SUFFIXES:
+        _write_zarr_atomically(file_path, array, axes, metadata)
+        return file_path
     descriptor, temporary = tempfile.mkstemp(
         dir=file_path.parent, prefix=f".{file_path.name}.", suffix=".tmp"
     )
@@ -308,6 +332,22 @@ def write_image(
         if os.path.exists(temporary):
             os.remove(temporary)
     return file_path
+
+
+def _write_zarr_atomically(
+    path: Path, array: NDArray[Any], axes: str, metadata: ImageMetadata
+) -> None:
+    """Write into a hidden sibling folder, then swap it into place (old store removed last)."""
+    temporary = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    store = temporary / "store.zarr"
+    try:
+        write_zarr(store, array, axes, metadata)
+        if path.exists():
+            retired = temporary / "retired"
+            os.replace(path, retired)
+        os.replace(store, path)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
 
 
 def project_z(image: Image, method: Literal["max", "mean", "min", "sum"] = "max") -> Image:

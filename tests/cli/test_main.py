@@ -128,3 +128,45 @@ def test_evaluate_semantic_and_translation(
     assert main(["evaluate", "translation", *args]) == 0
     row = json.loads(out.read_text())["per_image"][0]
     assert row["pcc"] == pytest.approx(1.0) and row["mae"] > 0
+
+
+def test_translation_mask_and_one_line_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = np.zeros((32, 32), np.float32)
+    target[8:24, 8:24] = 1.0
+    pred = target.copy()
+    pred[:4, :4] = 5.0  # a large error outside the mask
+    mask = np.zeros((32, 32), np.uint8)
+    mask[8:24, 8:24] = 1
+    write_image(tmp_path / "t.tif", target, axes="YX")
+    write_image(tmp_path / "p.tif", pred, axes="YX")
+    write_image(tmp_path / "m.png", mask, axes="YX")
+    out = tmp_path / "t.json"
+    argv = [
+        "evaluate",
+        "translation",
+        "--pred",
+        str(tmp_path / "p.tif"),
+        "--gt",
+        str(tmp_path / "t.tif"),
+    ]
+    assert main([*argv, "--mask", str(tmp_path / "m.png"), "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["per_image"][0]["mae"] == 0.0
+
+    cells = make_synthetic_sample((96, 96), clustering=0.0, n_cells=6, seed=0).cell_labels
+    binary = (cells > 0).astype(np.uint8) * 255
+    write_image(tmp_path / "b_masks.png", binary, axes="YX")
+    write_image(tmp_path / "b_pred.png", binary, axes="YX")
+    capsys.readouterr()
+    argv = [
+        "evaluate",
+        "segmentation",
+        "--pred",
+        str(tmp_path / "b_pred.png"),
+        "--gt",
+        str(tmp_path / "b_masks.png"),
+    ]
+    assert main(argv) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("warning: labels '") for line in err)

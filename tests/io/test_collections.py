@@ -15,6 +15,7 @@ from stainless.io import (
     read_manifest,
     write_image,
 )
+from stainless.io.collections import read_segmentation_sample
 
 
 def _touch_image(path: Path, value: int = 1) -> Path:
@@ -103,3 +104,18 @@ def test_pair_by_name_strips_known_suffixes(tmp_path: Path) -> None:
         ("a", "a_cp_masks.png", "a_masks.png"),
         ("b", "b_pred.tif", "b_masks.png"),
     ]
+
+
+def test_reading_a_sample_checks_image_and_label_shapes(tmp_path: Path) -> None:
+    write_image(tmp_path / "a_img.tif", np.zeros((2, 16, 16), np.uint16), axes="CYX")
+    write_image(tmp_path / "a_masks.png", np.ones((16, 16), np.uint16), axes="YX")
+    write_image(tmp_path / "b_img.png", np.zeros((16, 16), np.uint8), axes="YX")
+    write_image(tmp_path / "b_masks.png", np.ones((16, 12), np.uint16), axes="YX")
+    first, second = pair_folder(tmp_path).samples
+    image, labels = read_segmentation_sample(first)
+    assert image.axes == "CYX" and labels.array.shape == (16, 16)
+    with pytest.raises(
+        ValueError,
+        match=r"labels 'b_masks.png' have shape \(16, 12\) but image 'b_img.png' has \(16, 16\)",
+    ):
+        read_segmentation_sample(second)

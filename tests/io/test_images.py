@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 import tifffile
 
 from stainless.io import ImageMetadata, project_z, read_image, read_labels, write_image
+from stainless.io.labels import warn_if_binary_mask
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
@@ -181,3 +183,15 @@ def test_ome_zarr_full_resolution_level_is_read(tmp_path: Path) -> None:
     assert int(image.array.sum()) == 7 * 2 * 8 * 8
     with pytest.raises(OSError, match="does not exist or is not a zarr folder"):
         read_image(tmp_path / "missing.zarr")
+
+
+def test_binary_mask_given_as_labels_warns() -> None:
+    mask = np.zeros((10, 10), np.uint8)
+    mask[1:3, 1:3] = 255
+    mask[6:9, 6:9] = 255
+    with pytest.warns(UserWarning, match="single value over 2 separate regions"):
+        warn_if_binary_mask(mask, "mask.png")
+    mask[6:9, 6:9] = 7
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_if_binary_mask(mask, "labels.png")  # two values: instance labels, no warning

@@ -21,6 +21,7 @@ from stainless.io import (
     read_labels,
 )
 from stainless.io.collections import image_stem, strip_suffixes
+from stainless.io.labels import warn_if_binary_mask
 from stainless.metrics import DEFAULT_THRESHOLDS, instance_metrics, semantic_metrics
 from stainless.metrics.intensity import translation_metrics
 
@@ -127,11 +128,7 @@ def find_pairs(pred: Path, gt: Path) -> Collection:
         return Collection(
             [Sample(strip_suffixes(image_stem(gt), KNOWN_LABEL_SUFFIXES), (pred,), (gt,))]
         )
-    collection = pair_by_name(pred_files, gt_files)
-    if collection.unpaired:
-        names = ", ".join(path.name for path in collection.unpaired)
-        print(f"warning: unpaired files left out: {names}", file=sys.stderr)
-    return collection
+    return pair_by_name(pred_files, gt_files)
 
 
 def _evaluate(
@@ -182,6 +179,8 @@ def run_segmentation(args: argparse.Namespace) -> int:
 
     def score(sample: Sample) -> dict[str, Any]:
         pred, gt = _read_label_pair(sample)
+        warn_if_binary_mask(pred, sample.inputs[0].name)
+        warn_if_binary_mask(gt, sample.targets[0].name)
         metrics = instance_metrics(gt, pred, thresholds=thresholds, min_size_px=args.min_size)
         return {
             "n_true": int(metrics.pop("n_true")),

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 from stainless import __version__
 from stainless.cli import evaluate, info
@@ -36,12 +38,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning_on_one_line(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args))
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning_on_one_line
+            return int(args.handler(args))
     except (ValueError, OSError, TypeError) as error:
         if args.debug:
             traceback.print_exc()

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from stainless.io.images import SUPPORTED_SUFFIXES
-from stainless.io.labels import read_labels
+from stainless.io.images import SUPPORTED_SUFFIXES, Image, read_image
+from stainless.io.labels import check_same_shape, read_labels
 
 KNOWN_LABEL_SUFFIXES = ("_cp_masks", "_masks", "_pred", "_labels", "_img")
 """Suffixes stripped from file stems when pairing predictions with ground truth."""
@@ -301,3 +301,32 @@ def read_dsb_labels(masks_folder: str | os.PathLike[str]) -> NDArray[np.integer]
     if overlaps:
         warnings.warn(f"{overlaps} pixels of '{folder}' belong to several masks", stacklevel=2)
     return labels
+
+
+def read_segmentation_sample(sample: Sample) -> tuple[Image, Image]:
+    """Read a sample's image and its instance labels, checking that their shapes agree.
+
+    Parameters
+    ----------
+    sample : Sample
+        ``inputs[0]`` is the image; ``targets[0]`` a label image or a DSB masks folder.
+
+    Returns
+    -------
+    (Image, Image)
+        The image and the labels (axes ``YX`` or ``ZYX``).
+
+    Raises
+    ------
+    ValueError
+        Labels that are not integers, or whose spatial shape differs from the image's (both files
+        named).
+    """
+    image = read_image(sample.inputs[0])
+    target = sample.targets[0]
+    if target.is_dir() and not target.name.lower().endswith(".zarr"):
+        labels = Image(read_dsb_labels(target), "YX", path=target)
+    else:
+        labels = read_labels(target)
+    check_same_shape(image, labels)
+    return image, labels

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import ndimage as ndi
 
 from stainless.io.images import Image, read_image
 
@@ -68,6 +70,23 @@ def read_labels(path: str | os.PathLike[str], *, axes: str | None = None) -> Ima
         )
     check_labels(image.array, str(path))
     return image
+
+
+def warn_if_binary_mask(labels: NDArray[np.integer], name: str) -> None:
+    """Warn when a label image holds one value over several separate regions.
+
+    That is a binary (semantic) mask, not instance labels: every region would count as one object.
+    """
+    foreground = labels != 0
+    if not foreground.any() or np.any(labels[foreground] != labels.max()):
+        return
+    _, n_regions = ndi.label(foreground)
+    if n_regions > 1:
+        warnings.warn(
+            f"labels '{name}' hold a single value over {n_regions} separate regions: a binary "
+            "mask, not instance labels; label its connected components first",
+            stacklevel=2,
+        )
 
 
 def check_same_shape(image: Image, labels: Image) -> None:

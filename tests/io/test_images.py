@@ -102,6 +102,8 @@ def test_float_and_negative_labels_are_refused(tmp_path: Path) -> None:
 def test_explicit_axes_override_and_are_checked(tmp_path: Path) -> None:
     tifffile.imwrite(tmp_path / "stack.tif", np.zeros((7, 8, 9), np.uint16))
     assert read_image(tmp_path / "stack.tif", axes="ZYX").axes == "ZYX"
+    with pytest.warns(UserWarning, match="does not say what its first axis is; read as 'ZYX'"):
+        assert read_image(tmp_path / "stack.tif").axes == "ZYX"  # 7 planes: more than 4 channels
     with pytest.raises(ValueError, match="has 3 dimensions but axes 'YX' names 2"):
         read_image(tmp_path / "stack.tif", axes="YX")
     with pytest.raises(ValueError, match="letters"):

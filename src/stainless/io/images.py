@@ -117,21 +117,20 @@ def _guess_axes(file_axes: str, shape: tuple[int, ...], path: Path) -> str:
     )
 
 
-def _read_tiff(path: Path, axes: str | None) -> tuple[NDArray[Any], str, ImageMetadata]:
+def _read_tiff(path: Path) -> tuple[NDArray[Any], str, ImageMetadata]:
+    """Pixels, tifffile's axes letters and OME metadata of a TIFF's first series."""
     with tifffile.TiffFile(path) as tif:
         if not tif.series:
             raise OSError(f"'{path}' holds no image data")
         series = tif.series[0]
-        array = series.asarray()
         ome_xml = tif.ome_metadata if tif.is_ome else None
         metadata = ome_metadata_of(ome_xml) if ome_xml else ImageMetadata()
-        file_axes = axes if axes else _guess_axes(series.axes, array.shape, path)
-        return array, file_axes, metadata
+        return series.asarray(), series.axes, metadata
 
 
-def _read_png(path: Path, axes: str | None) -> tuple[NDArray[Any], str, ImageMetadata]:
+def _read_png(path: Path) -> tuple[NDArray[Any], str, ImageMetadata]:
     array = imagecodecs.png_decode(path.read_bytes())
-    return array, axes or ("YX" if array.ndim == 2 else "YXC"), ImageMetadata()
+    return array, "YX" if array.ndim == 2 else "YXS", ImageMetadata()
 
 
 def _select_channels(image: Image, channel: ChannelSelector) -> Image:
@@ -204,18 +203,13 @@ def read_image(
         raise OSError(f"'{file_path}' does not exist or is not a file")
     reader = _read_png if suffix in PNG_SUFFIXES else _read_tiff
     try:
-        array, file_axes, metadata = reader(file_path, axes)
-    except ValueError as error:
-        if str(file_path) in str(error):  # our own message about the axes
-            raise
-        raise OSError(
-            f"cannot read '{file_path}': corrupt or truncated {suffix} file ({error})"
-        ) from error
+        array, stored_axes, metadata = reader(file_path)
     except Exception as error:  # tifffile and imagecodecs raise many unrelated types
         raise OSError(
             f"cannot read '{file_path}': corrupt or truncated {suffix} file ({error})"
         ) from error
-    image_axes = check_axes(file_axes, array.ndim, f"'{file_path}'")
+    chosen = axes or _guess_axes(stored_axes, array.shape, file_path)
+    image_axes = check_axes(chosen, array.ndim, f"'{file_path}'")
     return _select_channels(Image(array, image_axes, metadata, file_path), channel)
 
 

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
+
+# Hypothesis keeps caches in ./.hypothesis by default; tests write only to temporary folders.
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="stainless-hypothesis-"))
+settings.register_profile("stainless", database=None)
+settings.load_profile("stainless")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"

@@ -39,8 +39,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "evaluate",
         help="score predictions against ground truth (instances, classes or images)",
         description="Score predicted label images or fluorescence images against ground truth. "
-        "P and G are files, or folders paired by file name after stripping "
-        "_masks/_pred/_cp_masks/_labels/_img.",
+        "P and G are files, folders or quoted glob patterns; several files are paired by name "
+        "after stripping _masks/_pred/_cp_masks/_labels/_img, and unpaired files are listed.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -54,10 +54,18 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     for kind in (segmentation, semantic, translation):
         kind.add_argument(
-            "--pred", required=True, type=Path, metavar="P", help="predicted file or folder"
+            "--pred",
+            required=True,
+            type=Path,
+            metavar="P",
+            help="predicted file, folder, or quoted glob ('pred/*_cp_masks.png')",
         )
         kind.add_argument(
-            "--gt", required=True, type=Path, metavar="G", help="ground-truth file or folder"
+            "--gt",
+            required=True,
+            type=Path,
+            metavar="G",
+            help="ground-truth file, folder, or quoted glob ('test/*_masks.png')",
         )
         kind.add_argument(
             "--out", type=Path, metavar="FILE", help="write results to FILE.json or FILE.csv"

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from stainless import __version__
-from stainless.cli import evaluate, info
+from stainless.cli import evaluate, info, predict, train
 
 EXIT_USER_ERROR = 2
-COMMANDS = (info, evaluate)
+COMMANDS = (info, train, predict, evaluate)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,60 @@
+"""``stainless train translation``: train an in silico labelling model from a YAML config."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXAMPLES = """examples:
+  stainless train translation --config benchmarks/configs/isl_neurons_unet.yaml
+  stainless train translation --config cfg.yaml --seed 1 --output models/dapi-seed1
+  stainless train translation --config cfg.yaml --resume       # continue an interrupted run
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``train`` and its kinds."""
+    parser = subparsers.add_parser(
+        "train",
+        help="train a model (translation: label-free → fluorescence)",
+        description="Train a model from a YAML config into a self-describing model folder.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+    translation = kinds.add_parser(
+        "translation",
+        help="predict fluorescence targets from label-free planes (U-Net or pix2pix)",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    translation.add_argument("--config", required=True, type=Path, help="YAML config (see README)")
+    translation.add_argument("--seed", type=int, help="override the config's seed")
+    translation.add_argument(
+        "--output", type=Path, help="override the config's output model folder"
+    )
+    translation.add_argument(
+        "--resume", action="store_true", help="continue from the last checkpoint"
+    )
+    translation.add_argument(
+        "--overwrite", action="store_true", help="replace an existing model folder"
+    )
+    translation.add_argument("--no-progress", action="store_true", help="no progress bar")
+    translation.set_defaults(handler=run_translation)
+
+
+def run_translation(args: argparse.Namespace) -> int:
+    """Validate the config, train, and report where the model went."""
+    from stainless.config import load_translation_config
+    from stainless.training.translation import train_translation
+
+    config = load_translation_config(args.config, seed=args.seed, output=args.output)
+    folder = train_translation(
+        config,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    print(f"model written to {folder}")
+    return 0

@@ -1,0 +1,285 @@
+"""Paired label-free → fluorescence data: loading, normalising and sampling training crops.
+
+Whole fields are read once and kept in memory as normalised float32 arrays; training draws random
+crops from them. Batches are balanced over targets (crop ``i`` serves target ``i mod T`` and comes
+from a sample that has it), so a rarely stained target is seen as often as a common one, as in the
+Light My Cells paper. Absent targets are marked in a ``present`` mask that the losses honour.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch.utils.data import Dataset
+
+from stainless.config import DataConfig, SampleConfig
+from stainless.data.augment import random_dihedral
+from stainless.data.normalize import TargetScale, normalize_planes, percentile_range, target_scale
+from stainless.io import ImageMetadata, read_image
+
+
+@dataclass(frozen=True)
+class LoadedSample:
+    """One field of view in network units.
+
+    Attributes
+    ----------
+    name : str
+    inputs : (C, Y, X) float32 ndarray
+        Percentile-normalised input planes.
+    targets : (T, Y, X) float32 ndarray
+        Targets scaled to [−1, 1]; zeros where a target is absent.
+    present : (T,) bool ndarray
+    scales : list of TargetScale or None
+        Per target, the raw ↔ network map (None where absent).
+    value_range : (T, 2) float32 ndarray
+        Per target, the [2nd, 99.8th]-percentile range in network units: pixels outside it get
+        the reduced L1 weight of the Light My Cells loss.
+    modality : int
+        Index into the model's modality list.
+    """
+
+    name: str
+    inputs: NDArray[np.float32]
+    targets: NDArray[np.float32]
+    present: NDArray[np.bool_]
+    scales: list[TargetScale | None]
+    value_range: NDArray[np.float32]
+    modality: int
+
+
+def read_input_planes(files: list[Path]) -> tuple[NDArray[np.generic], ImageMetadata]:
+    """Stack the planes of ``files`` into ``(C, Y, X)``: a YX file gives one plane, a CYX or ZYX
+    file all of its planes (a ZCYX file is refused: say which planes to use). Also returns the
+    first file's metadata (pixel size), to be carried over to predictions."""
+    planes = []
+    metadata = None
+    for file in files:
+        image = read_image(file)
+        metadata = metadata or image.metadata
+        if image.axes == "YX":
+            planes.append(image.array[None])
+        elif image.axes in ("CYX", "ZYX"):
+            planes.append(image.array)
+        elif image.axes == "YXC":
+            planes.append(np.moveaxis(image.array, -1, 0))
+        else:
+            raise ValueError(
+                f"input '{file}' has axes '{image.axes}'; expected YX, CYX or ZYX planes"
+            )
+    shapes = {plane.shape[1:] for plane in planes}
+    if len(shapes) > 1:
+        raise ValueError(f"input planes {[f.name for f in files]} differ in size: {sorted(shapes)}")
+    return np.concatenate(planes, axis=0), metadata or ImageMetadata()
+
+
+def _crop_region(
+    array: NDArray[np.generic], region: tuple[int, int, int, int] | None, name: str
+) -> NDArray[np.generic]:
+    if region is None:
+        return array
+    y0, x0, y1, x1 = region
+    if y1 > array.shape[-2] or x1 > array.shape[-1]:
+        raise ValueError(
+            f"sample '{name}': region {region} exceeds the image size {array.shape[-2:]}"
+        )
+    return array[..., y0:y1, x0:x1]
+
+
+def load_sample(
+    sample: SampleConfig,
+    target_names: list[str],
+    data: DataConfig,
+    modalities: list[str],
+) -> LoadedSample:
+    """Read and normalise one sample (its region only)."""
+    raw_inputs = _crop_region(read_input_planes(sample.inputs)[0], sample.region, sample.label)
+    inputs = normalize_planes(raw_inputs, *data.input_percentiles)
+    height, width = inputs.shape[1:]
+    targets = np.zeros((len(target_names), height, width), dtype=np.float32)
+    present = np.zeros(len(target_names), dtype=bool)
+    value_range = np.tile(np.array([-1.0, 1.0], dtype=np.float32), (len(target_names), 1))
+    scales: list[TargetScale | None] = [None] * len(target_names)
+    for index, name in enumerate(target_names):
+        if name not in sample.targets:
+            continue
+        raw = _crop_region(read_image(sample.targets[name]).array, sample.region, sample.label)
+        if raw.shape != (height, width):
+            raise ValueError(
+                f"sample '{sample.label}': target '{name}' has shape {raw.shape} but the inputs "
+                f"have {(height, width)}"
+            )
+        scale = target_scale(raw, data.target_scaling, data.target_percentiles)
+        targets[index] = scale.apply(raw)
+        present[index] = True
+        scales[index] = scale
+        lo, hi = percentile_range(raw, 2.0, 99.8)
+        value_range[index] = scale.apply(np.array([lo, hi]))
+    if sample.modality not in modalities:
+        raise ValueError(
+            f"sample '{sample.label}': modality '{sample.modality}' is not one of {modalities}"
+        )
+    return LoadedSample(
+        sample.label,
+        inputs,
+        targets,
+        present,
+        scales,
+        value_range,
+        modalities.index(sample.modality),
+    )
+
+
+def samples_from_manifest(path: Path) -> list[SampleConfig]:
+    """Samples from a CSV: ``input*`` columns (planes, in column order), ``target_<name>`` columns
+    (an empty cell = target absent), optional ``name`` and ``modality``. Paths are relative to the
+    CSV's folder."""
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        raise ValueError(f"manifest '{path}' lists no sample")
+    header = list(rows[0].keys())
+    input_columns = [c for c in header if c.startswith("input")]
+    target_columns = [c for c in header if c.startswith("target_")]
+    if not input_columns:
+        raise ValueError(f"manifest '{path}' has no input column (columns: {header})")
+
+    def resolve(value: str) -> Path:
+        file = Path(value.strip())
+        return file if file.is_absolute() else path.parent / file
+
+    samples = []
+    for row in rows:
+        targets = {
+            c.removeprefix("target_"): resolve(row[c])
+            for c in target_columns
+            if (row[c] or "").strip()
+        }
+        samples.append(
+            SampleConfig(
+                name=(row.get("name") or "").strip() or None,
+                inputs=[resolve(row[c]) for c in input_columns],
+                targets=targets,
+                modality=(row.get("modality") or "phase").strip(),  # type: ignore[arg-type]
+            )
+        )
+    return samples
+
+
+def target_names_of(samples: list[SampleConfig], configured: list[str] | None) -> list[str]:
+    """The target list: the configured one, else every target any sample has, sorted."""
+    found = sorted({name for sample in samples for name in sample.targets})
+    if configured is None:
+        if not found:
+            raise ValueError("no sample has any target")
+        return found
+    never = [name for name in configured if name not in found]
+    if never:
+        raise ValueError(
+            f"targets {never} are listed in data.targets but no training sample has them"
+        )
+    return list(configured)
+
+
+class TrainingCrops(Dataset[dict[str, torch.Tensor]]):
+    """Random, target-balanced, augmented crops of loaded samples.
+
+    Parameters
+    ----------
+    samples : list of LoadedSample
+    crop_size : int
+    n_crops : int
+        Crops per epoch (the dataset's length).
+    flips, rotations : bool
+        Random flips / 90° rotations.
+    hide_target_fraction : float
+        Probability of hiding each present target of a crop (partial-label experiments).
+    seed : int
+    """
+
+    def __init__(
+        self,
+        samples: list[LoadedSample],
+        crop_size: int,
+        n_crops: int,
+        *,
+        flips: bool = True,
+        rotations: bool = True,
+        hide_target_fraction: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        self.samples = samples
+        self.crop_size = crop_size
+        self.n_crops = n_crops
+        self.flips = flips
+        self.rotations = rotations
+        self.hide_target_fraction = hide_target_fraction
+        self.rng = np.random.default_rng(seed)
+        n_targets = samples[0].targets.shape[0]
+        self.sources = [
+            [i for i, s in enumerate(samples) if s.present[t]] for t in range(n_targets)
+        ]
+        for sample in samples:
+            if min(sample.inputs.shape[1:]) < crop_size:
+                raise ValueError(
+                    f"sample '{sample.name}' ({sample.inputs.shape[1]}×{sample.inputs.shape[2]}) "
+                    f"is smaller than data.crop_size {crop_size}"
+                )
+
+    def __len__(self) -> int:
+        return self.n_crops
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        candidates = self.sources[index % len(self.sources)] or list(range(len(self.samples)))
+        sample = self.samples[candidates[int(self.rng.integers(len(candidates)))]]
+        height, width = sample.inputs.shape[1:]
+        y = int(self.rng.integers(height - self.crop_size + 1))
+        x = int(self.rng.integers(width - self.crop_size + 1))
+        window = (slice(None), slice(y, y + self.crop_size), slice(x, x + self.crop_size))
+        inputs, targets = random_dihedral(
+            [sample.inputs[window], sample.targets[window]],
+            self.rng,
+            flips=self.flips,
+            rotations=self.rotations,
+        )
+        present = sample.present.copy()
+        if self.hide_target_fraction > 0:
+            present &= self.rng.random(present.shape) >= self.hide_target_fraction
+        return {
+            "input": torch.from_numpy(inputs),
+            "target": torch.from_numpy(targets),
+            "present": torch.from_numpy(present),
+            "value_range": torch.from_numpy(sample.value_range),
+            "modality": torch.tensor(sample.modality),
+        }
+
+
+def validation_crops(
+    samples: list[LoadedSample], crop_size: int, max_crops: int = 32
+) -> list[dict[str, torch.Tensor]]:
+    """Fixed, non-overlapping crops tiling the validation samples, at most ``max_crops``."""
+    crops: list[dict[str, torch.Tensor]] = []
+    for sample in samples:
+        height, width = sample.inputs.shape[1:]
+        for y in range(0, height - crop_size + 1, crop_size):
+            for x in range(0, width - crop_size + 1, crop_size):
+                window = (slice(None), slice(y, y + crop_size), slice(x, x + crop_size))
+                crops.append(
+                    {
+                        "input": torch.from_numpy(np.ascontiguousarray(sample.inputs[window])),
+                        "target": torch.from_numpy(np.ascontiguousarray(sample.targets[window])),
+                        "present": torch.from_numpy(sample.present.copy()),
+                        "value_range": torch.from_numpy(sample.value_range),
+                        "modality": torch.tensor(sample.modality),
+                    }
+                )
+                if len(crops) >= max_crops:
+                    return crops
+    if not crops:
+        raise ValueError(f"validation samples are smaller than data.crop_size {crop_size}")
+    return crops

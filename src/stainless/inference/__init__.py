@@ -1,0 +1,1 @@
+"""Running trained models on images of any size: tiling (pure) and predictors."""

@@ -1,0 +1,1 @@
+"""Training: Lightning modules, the training loop and the model folder."""

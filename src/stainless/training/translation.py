@@ -1,0 +1,216 @@
+"""``train_translation``: from a validated config to a model folder.
+
+Steps: load and normalise the samples, build the crops and the Lightning module, fit (resuming
+from ``<output>/checkpoints/last.ckpt`` when asked), then write the model folder with its
+normalisation and metadata. With ``modality_strategy: separate`` one model is trained per modality
+present in the data, in ``<output>/<modality>/``, indexed by ``<output>/separate.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from torch.utils.data import DataLoader
+
+from stainless.config import SampleConfig, TranslationConfig
+from stainless.data.translation import (
+    LoadedSample,
+    TrainingCrops,
+    load_sample,
+    samples_from_manifest,
+    target_names_of,
+    validation_crops,
+)
+from stainless.inference.predictor import SEPARATE_INDEX
+from stainless.provenance import run_metadata
+from stainless.training.checkpoint import TranslationModelInfo, is_model_folder, save_model_folder
+from stainless.training.device import lightning_device, lightning_precision
+from stainless.training.module import Pix2PixModule, RegressionModule, TranslationModule
+
+
+def _mean_scales(
+    samples: list[LoadedSample], target_names: list[str]
+) -> dict[str, tuple[float, float]]:
+    """Per target, the mean raw ↔ network map over the training samples that have it."""
+    scales = {}
+    for index, name in enumerate(target_names):
+        present = [s.scales[index] for s in samples if s.scales[index] is not None]
+        scales[name] = (
+            float(np.mean([s.low for s in present if s is not None])),
+            float(np.mean([s.high for s in present if s is not None])),
+        )
+    return scales
+
+
+def _check_output(config: TranslationConfig, resume: bool, overwrite: bool) -> None:
+    output = config.output
+    exists = is_model_folder(output) or (output / SEPARATE_INDEX).is_file()
+    if exists and not (resume or overwrite):
+        raise FileExistsError(
+            f"model folder '{output}' exists; pass --overwrite to replace it or --resume"
+        )
+    if resume and not (output / "checkpoints" / "last.ckpt").is_file():
+        raise FileNotFoundError(
+            f"--resume: no checkpoint at '{output / 'checkpoints' / 'last.ckpt'}'"
+        )
+
+
+def train_translation(
+    config: TranslationConfig,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Train a translation model and write its model folder; returns the folder.
+
+    Parameters
+    ----------
+    config : TranslationConfig
+    resume : bool
+        Continue from the last checkpoint in ``<output>/checkpoints``.
+    overwrite : bool
+        Replace an existing model folder.
+    progress : bool
+        Show a progress bar with running losses.
+    """
+    samples = config.data.samples or samples_from_manifest(config.data.manifest or Path())
+    if config.model.modality_strategy != "separate":
+        _check_output(config, resume, overwrite)
+        return _train_one(config, samples, resume=resume, progress=progress)
+    index = {}
+    for modality in sorted({sample.modality for sample in samples}):
+        sub = config.model_copy(update={"output": config.output / modality})
+        chosen = [s for s in samples if s.modality == modality]
+        _check_output(sub, resume, overwrite)
+        _train_one(sub, chosen, resume=resume, progress=progress)
+        index[modality] = modality
+    (config.output / SEPARATE_INDEX).write_text(json.dumps(index, indent=2) + "\n")
+    return config.output
+
+
+def _build_module(
+    config: TranslationConfig, in_channels: int, target_names: list[str]
+) -> TranslationModule:
+    module_class = Pix2PixModule if config.model.architecture == "pix2pix" else RegressionModule
+    return module_class(config, in_channels, target_names)
+
+
+def _train_one(
+    config: TranslationConfig, samples: list[SampleConfig], *, resume: bool, progress: bool
+) -> Path:
+    started = time.perf_counter()
+    pl.seed_everything(config.seed, workers=True, verbose=False)
+    target_names = target_names_of(samples, config.data.targets)
+    modalities = list(config.model.modalities)
+    training = [load_sample(s, target_names, config.data, modalities) for s in samples]
+    validation = [
+        load_sample(s, target_names, config.data, modalities) for s in config.data.validation
+    ]
+    planes = {s.inputs.shape[0] for s in training + validation}
+    if len(planes) > 1:
+        raise ValueError(f"samples have different numbers of input planes: {sorted(planes)}")
+    in_channels = planes.pop()
+    data = config.data
+    crops = TrainingCrops(
+        training,
+        data.crop_size,
+        data.crops_per_epoch,
+        flips=data.flips,
+        rotations=data.rotations,
+        hide_target_fraction=data.hide_target_fraction,
+        seed=config.seed,
+    )
+    loader = DataLoader(crops, batch_size=data.batch_size, shuffle=False, drop_last=True)
+    val_loader: DataLoader[dict[str, torch.Tensor]] | None = (
+        DataLoader(validation_crops(validation, data.crop_size), batch_size=data.batch_size)  # type: ignore[arg-type]
+        if validation
+        else None
+    )
+    module = _build_module(config, in_channels, target_names)
+    steps_per_epoch = max(len(loader), 1)
+    # Lightning's start-up banners (GPU/TPU availability, tips) are noise for our users.
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    checkpoint = ModelCheckpoint(
+        dirpath=config.output / "checkpoints", save_last=True, save_top_k=0
+    )
+    accelerator = lightning_device(config.training.device)
+    trainer = pl.Trainer(
+        max_epochs=config.training.epochs,
+        accelerator=accelerator,
+        devices=1,
+        precision=lightning_precision(config.training.precision, accelerator),
+        default_root_dir=config.output,
+        logger=CSVLogger(config.output, name="logs"),
+        callbacks=[checkpoint],
+        val_check_interval=min(config.training.val_every_n_steps, steps_per_epoch)
+        if val_loader
+        else None,
+        limit_val_batches=None if val_loader else 0,
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        log_every_n_steps=min(10, steps_per_epoch),
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+        warnings.filterwarnings(
+            "ignore", message=".*`validation_step` but have no `val_dataloader`.*"
+        )
+        trainer.fit(
+            module,
+            loader,
+            val_loader,
+            ckpt_path=str(config.output / "checkpoints" / "last.ckpt") if resume else None,
+        )
+    info = TranslationModelInfo(
+        target_names=target_names,
+        in_channels=in_channels,
+        input_percentiles=data.input_percentiles,
+        target_scales=_mean_scales(training, target_names),
+        modalities=modalities,
+        modality_strategy=config.model.modality_strategy,
+        size_multiple=config.model.size_multiple,
+    )
+    meta = _training_meta(config, samples, module, trainer, time.perf_counter() - started)
+    return save_model_folder(config.output, config, module.network, info, meta)
+
+
+def _training_meta(
+    config: TranslationConfig,
+    samples: list[SampleConfig],
+    module: TranslationModule,
+    trainer: pl.Trainer,
+    seconds: float,
+) -> dict[str, Any]:
+    return run_metadata(
+        seed=config.seed,
+        data={
+            "training": [
+                {
+                    "name": s.label,
+                    "inputs": [str(p) for p in s.inputs],
+                    "targets": {k: str(v) for k, v in s.targets.items()},
+                    "region": s.region,
+                }
+                for s in samples
+            ],
+            "validation": [{"name": s.label, "region": s.region} for s in config.data.validation],
+        },
+        training_seconds=round(seconds, 1),
+        batches=int(trainer.fit_loop.epoch_loop.total_batch_idx) + 1,
+        epochs=int(trainer.current_epoch),
+        validation=module.validation_scores,
+        torch_threads=torch.get_num_threads(),
+    )

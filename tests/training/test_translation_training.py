@@ -1,0 +1,100 @@
+"""Training end to end on synthetic data: learning, model folder round trip, resume, strategies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from stainless.config import load_translation_config
+from stainless.data.translation import read_input_planes
+from stainless.inference.predictor import PerModalityPredictor, TranslationPredictor, load_predictor
+from stainless.io import read_image
+from stainless.metrics import pearson
+from stainless.training.checkpoint import load_meta, load_translation_network
+from stainless.training.translation import train_translation
+from tests.training.conftest import translation_config, write_synthetic_pairs
+
+
+def test_a_tiny_unet_beats_the_identity_baseline_within_seconds(tmp_path: Path) -> None:
+    write_synthetic_pairs(tmp_path, [0, 1, 2])
+    raw = translation_config(tmp_path)
+    raw["data"]["crops_per_epoch"] = 64  # type: ignore[index]
+    raw["training"]["epochs"] = 4  # type: ignore[index]
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    folder = train_translation(load_translation_config(path), progress=False)
+    planes, _ = read_input_planes([tmp_path / "lf2.tif"])
+    truth = read_image(tmp_path / "dapi2.tif").array.astype(np.float64)
+    predicted = TranslationPredictor.load(folder, device="cpu").predict(planes)["dapi"]
+    identity = pearson(planes[0], truth)
+    learned = pearson(predicted, truth)
+    assert learned > 0.6 and learned > identity + 0.3, (learned, identity)
+    meta = load_meta(folder)
+    assert meta["seed"] == 0 and meta["epochs"] == 4 and "pcc_dapi" in meta["validation"]
+
+
+def test_model_folder_round_trip_gives_identical_output(synthetic_config: Path) -> None:
+    config = load_translation_config(synthetic_config)
+    folder = train_translation(config, progress=False)
+    assert sorted(p.name for p in folder.iterdir() if p.is_file()) == [
+        "config.yaml",
+        "meta.json",
+        "model.json",
+        "weights.safetensors",
+    ]
+    first, info = load_translation_network(folder)
+    second, _ = load_translation_network(folder)
+    x = torch.randn(1, info.in_channels, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(first(x), second(x), rtol=0, atol=0)
+    assert info.target_names == ["dapi", "membrane"]
+    with pytest.raises(FileExistsError, match="pass --overwrite"):
+        train_translation(config, progress=False)
+
+
+def test_training_resumes_from_its_last_checkpoint(synthetic_config: Path) -> None:
+    config = load_translation_config(synthetic_config)
+    train_translation(config, progress=False)
+    longer = config.model_copy(
+        update={"training": config.training.model_copy(update={"epochs": 2})}
+    )
+    folder = train_translation(longer, resume=True, progress=False)
+    meta = load_meta(folder)
+    assert meta["epochs"] == 2 and meta["batches"] == 2 * 4  # 16 crops / batch 4, twice
+
+
+def test_pix2pix_with_partial_labels_trains_and_predicts(tmp_path: Path) -> None:
+    write_synthetic_pairs(tmp_path, [0, 1, 2], size=64)
+    raw = translation_config(
+        tmp_path, architecture="pix2pix", width=8, n_blocks=1, discriminator_width=8
+    )
+    raw["data"]["crop_size"] = 32  # type: ignore[index]
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    folder = train_translation(load_translation_config(path), progress=False)
+    planes, _ = read_input_planes([tmp_path / "lf2.tif"])
+    outputs = TranslationPredictor.load(folder).predict(planes)
+    assert set(outputs) == {"dapi", "membrane"} and outputs["dapi"].shape == (64, 64)
+    assert all(np.isfinite(image).all() for image in outputs.values())
+
+
+def test_separate_strategy_trains_one_model_per_modality(tmp_path: Path) -> None:
+    write_synthetic_pairs(tmp_path, [0, 1, 2], size=64)
+    raw = translation_config(tmp_path, modality_strategy="separate")
+    raw["data"]["samples"][1]["modality"] = "brightfield"  # type: ignore[index]
+    raw["data"]["samples"][1]["targets"]["membrane"] = "membrane1.tif"  # type: ignore[index]
+    raw["data"]["validation"] = []  # type: ignore[index]
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    folder = train_translation(load_translation_config(path), progress=False)
+    predictor = load_predictor(folder)
+    assert isinstance(predictor, PerModalityPredictor)
+    assert sorted(predictor.predictors) == ["brightfield", "phase"]
+    planes, _ = read_input_planes([tmp_path / "lf2.tif"])
+    assert predictor.predict(planes, "brightfield")["dapi"].shape == (64, 64)
+    with pytest.raises(ValueError, match="one model per modality"):
+        predictor.predict(planes, "dic")

@@ -92,18 +92,17 @@ def main() -> int:
     megapixels = args.size * args.size / 1e6
     difference = float(np.abs(outputs["naive"] - outputs["stainless"]).max())
     speedup = timings["naive"] / timings["stainless"]
-    print(
-        f"image {args.size}x{args.size}, {PLANES} planes -> {TARGETS} targets, U-Net width {model_config.width} depth {model_config.depth}"
-    )
-    print(
-        f"tiles 512, overlap 0.5, batch 4; best of {args.repeats}; torch threads {torch.get_num_threads()}; bf16: {predictor.use_bf16}"
-    )
-    print(
-        f"  naive (eager, autograd, fp32, NCHW): {timings['naive']:7.2f} s  {megapixels / timings['naive']:6.2f} Mpx/s"
-    )
-    print(
-        f"  stainless predictor:                 {timings['stainless']:7.2f} s  {megapixels / timings['stainless']:6.2f} Mpx/s"
-    )
+    model = f"U-Net width {model_config.width} depth {model_config.depth}"
+    print(f"image {args.size}x{args.size}, {PLANES} planes -> {TARGETS} targets, {model}")
+    threads = torch.get_num_threads()
+    print(f"tiles 512, overlap 0.5, batch 4; best of {args.repeats}; {threads} threads")
+    for name, label in (
+        ("naive", "naive (eager, autograd, fp32, NCHW)"),
+        ("stainless", "stainless"),
+    ):
+        rate = megapixels / timings[name]
+        print(f"  {label:<36} {timings[name]:7.2f} s  {rate:6.2f} Mpx/s")
+    print(f"  bf16 autocast: {predictor.use_bf16}")
     print(f"  largest difference between the two outputs: {difference:.4f} (bf16 rounding)")
     result = {
         "benchmark": "bench_inference",

@@ -134,7 +134,8 @@ def main() -> int:
         "benchmark": "isl_neurons",
         "data": "../shared/data/isl-neurons: train columns 0-767, test columns 768-1023",
         "results": results,
-        "reproduce_with": "stainless evaluate translation --pred benchmarks/results/isl_neurons/predictions/<model> "
+        "reproduce_with": "stainless evaluate translation "
+        "--pred benchmarks/results/isl_neurons/predictions/<model> "
         "--gt benchmarks/results/isl_neurons/ground_truth",
         "wall_s": round(time.perf_counter() - started, 1),
         "metadata": run_metadata(),

@@ -26,14 +26,15 @@ class SampleConfig(_Strict):
 
     ``inputs`` lists files in plane order; a file may hold one plane (YX) or several (CYX/ZYX,
     all used). ``targets`` maps a target name (``dapi``, ``membrane``...) to its file; any target
-    may be absent. ``region`` = (y0, x0, y1, x1) restricts the sample to a rectangle (pixels), e.g.
-    to split one field spatially into training and test parts.
+    may be absent. ``modality`` defaults to what the first input's OME channel name says
+    (``Phase``, ``DIC``, ``Brightfield``...). ``region`` = (y0, x0, y1, x1) restricts the sample
+    to a rectangle (pixels), e.g. to split one field spatially into training and test parts.
     """
 
     name: str | None = None
     inputs: list[Path] = Field(min_length=1)
     targets: dict[str, Path] = Field(default_factory=dict)
-    modality: Modality = "phase"
+    modality: Modality | None = None
     region: tuple[int, int, int, int] | None = None
 
     @field_validator("region")

@@ -8,14 +8,16 @@ import numpy as np
 import pytest
 import yaml
 
-from stainless.config import load_translation_config
+from stainless.config import DataConfig, SampleConfig, load_translation_config
 from stainless.data.augment import random_dihedral
 from stainless.data.translation import (
     TrainingCrops,
     load_sample,
+    modality_from_channel_names,
     samples_from_manifest,
     target_names_of,
 )
+from stainless.io import ImageMetadata, write_image
 from tests.training.conftest import translation_config, write_synthetic_pairs
 
 
@@ -82,3 +84,26 @@ def test_manifest_with_an_empty_target_cell_is_a_partial_label(tmp_path: Path) -
     assert [s.label for s in samples] == ["a", "b"]
     assert set(samples[1].targets) == {"dapi"} and samples[1].modality == "brightfield"
     assert samples[0].inputs == [tmp_path / "lf0.tif"]
+
+
+def test_modality_comes_from_the_config_or_the_ome_channel_name(tmp_path: Path) -> None:
+    assert modality_from_channel_names(("Phase contrast",)) == "phase"
+    assert modality_from_channel_names(("BF",)) == "brightfield"
+    assert modality_from_channel_names(("DIC 40x",)) == "dic"
+    assert (
+        modality_from_channel_names(("BFP", "GFP")) is None
+    )  # fluorescent proteins, not modalities
+    image = np.zeros((1, 32, 32), np.uint16)
+    write_image(
+        tmp_path / "in.ome.tif", image, axes="CYX", metadata=ImageMetadata(channel_names=("DIC",))
+    )
+    write_image(tmp_path / "plain.tif", image[0], axes="YX")
+    write_image(tmp_path / "t.tif", image[0], axes="YX")
+    data = DataConfig(crop_size=16)
+    named = SampleConfig(inputs=[tmp_path / "in.ome.tif"], targets={"t": tmp_path / "t.tif"})
+    modalities = ["phase", "dic"]
+    assert load_sample(named, ["t"], data, modalities, require_modality=True).modality == 1
+    anonymous = SampleConfig(inputs=[tmp_path / "plain.tif"], targets={"t": tmp_path / "t.tif"})
+    assert load_sample(anonymous, ["t"], data, modalities).modality == 0  # unified: not needed
+    with pytest.raises(ValueError, match="no modality given"):
+        load_sample(anonymous, ["t"], data, modalities, require_modality=True)

@@ -34,12 +34,25 @@ def translation_config(folder: Path, **model: object) -> dict[str, object]:
             "samples": [
                 {
                     "name": "a",
+                    "modality": "phase",
                     "inputs": ["lf0.tif"],
                     "targets": {"dapi": "dapi0.tif", "membrane": "membrane0.tif"},
                 },
-                {"name": "b", "inputs": ["lf1.tif"], "targets": {"dapi": "dapi1.tif"}},
+                {
+                    "name": "b",
+                    "modality": "phase",
+                    "inputs": ["lf1.tif"],
+                    "targets": {"dapi": "dapi1.tif"},
+                },
             ],
-            "validation": [{"name": "c", "inputs": ["lf2.tif"], "targets": {"dapi": "dapi2.tif"}}],
+            "validation": [
+                {
+                    "name": "c",
+                    "modality": "phase",
+                    "inputs": ["lf2.tif"],
+                    "targets": {"dapi": "dapi2.tif"},
+                }
+            ],
             "crop_size": 48,
             "batch_size": 4,
             "crops_per_epoch": 16,

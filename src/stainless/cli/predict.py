@@ -96,7 +96,7 @@ def find_inputs(
 def run(args: argparse.Namespace) -> int:
     """Load the model, check every input and output first, then predict and write."""
     from stainless.data.normalize import to_uint16
-    from stainless.data.translation import read_input_planes
+    from stainless.data.translation import modality_from_channel_names, read_input_planes
     from stainless.inference.predictor import TilingOptions, load_predictor
 
     if not 0 <= args.overlap < 1:
@@ -123,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
                 f"input '{files[0]}' gives {planes.shape[0]} planes but model '{args.model}' "
                 f"expects {predictor.info.in_channels}"
             )
-        predictions = predictor.predict(planes, args.modality or modality, options)
+        modality = args.modality or modality or modality_from_channel_names(source.channel_names)
+        predictions = predictor.predict(planes, modality, options)
         for target, image in predictions.items():
             pixels: Any = to_uint16(image) if args.dtype == "uint16" else image.astype(np.float32)
             metadata = ImageMetadata(channel_names=(target,), pixel_size_um=source.pixel_size_um)

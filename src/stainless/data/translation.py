@@ -9,6 +9,7 @@ Light My Cells paper. Absent targets are marked in a ``present`` mask that the l
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +79,31 @@ def read_input_planes(files: list[Path]) -> tuple[NDArray[np.generic], ImageMeta
     return np.concatenate(planes, axis=0), metadata or ImageMetadata()
 
 
+_MODALITY_WORDS = {
+    "brightfield": ("brightfield", "bright", "bf", "transmitted"),
+    "phase": ("phase", "pc", "zernike"),
+    "dic": ("dic", "nomarski"),
+    "fluorescence": ("fluorescence", "fluo", "widefield"),
+}
+
+
+def modality_from_channel_names(names: tuple[str, ...] | None) -> str | None:
+    """The modality an OME channel name announces (``"Phase contrast"`` → phase), if any."""
+    for name in names or ():
+        tokens = [t for t in re.split(r"[^a-z0-9]+", name.lower()) if t]
+        for modality, words in _MODALITY_WORDS.items():
+            if any(token in words or token.startswith(words[0]) for token in tokens):
+                return modality
+    return None
+
+
+def resolve_modality(sample: SampleConfig) -> str | None:
+    """The sample's modality: as configured, else from its first input's OME channel names."""
+    if sample.modality is not None:
+        return sample.modality
+    return modality_from_channel_names(read_image(sample.inputs[0]).metadata.channel_names)
+
+
 def _crop_region(
     array: NDArray[np.generic], region: tuple[int, int, int, int] | None, name: str
 ) -> NDArray[np.generic]:
@@ -96,8 +122,13 @@ def load_sample(
     target_names: list[str],
     data: DataConfig,
     modalities: list[str],
+    require_modality: bool = False,
 ) -> LoadedSample:
-    """Read and normalise one sample (its region only)."""
+    """Read and normalise one sample (its region only).
+
+    ``require_modality``: modality-aware models (dynamic, separate) need every sample's modality;
+    a unified model ignores it.
+    """
     raw_inputs = _crop_region(read_input_planes(sample.inputs)[0], sample.region, sample.label)
     inputs = normalize_planes(raw_inputs, *data.input_percentiles)
     height, width = inputs.shape[1:]
@@ -120,9 +151,15 @@ def load_sample(
         scales[index] = scale
         lo, hi = percentile_range(raw, 2.0, 99.8)
         value_range[index] = scale.apply(np.array([lo, hi]))
-    if sample.modality not in modalities:
+    modality = resolve_modality(sample)
+    if modality is None and require_modality:
         raise ValueError(
-            f"sample '{sample.label}': modality '{sample.modality}' is not one of {modalities}"
+            f"sample '{sample.label}': no modality given and its OME channel names name none; "
+            f"set modality: to one of {modalities}"
+        )
+    if modality is not None and modality not in modalities:
+        raise ValueError(
+            f"sample '{sample.label}': modality '{modality}' is not one of {modalities}"
         )
     return LoadedSample(
         sample.label,
@@ -131,7 +168,7 @@ def load_sample(
         present,
         scales,
         value_range,
-        modalities.index(sample.modality),
+        modalities.index(modality) if modality is not None else 0,
     )
 
 
@@ -165,7 +202,7 @@ def samples_from_manifest(path: Path) -> list[SampleConfig]:
                 name=(row.get("name") or "").strip() or None,
                 inputs=[resolve(row[c]) for c in input_columns],
                 targets=targets,
-                modality=(row.get("modality") or "phase").strip(),  # type: ignore[arg-type]
+                modality=(row.get("modality") or "").strip() or None,  # type: ignore[arg-type]
             )
         )
     return samples

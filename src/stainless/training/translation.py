@@ -27,6 +27,7 @@ from stainless.data.translation import (
     LoadedSample,
     TrainingCrops,
     load_sample,
+    resolve_modality,
     samples_from_manifest,
     target_names_of,
     validation_crops,
@@ -89,9 +90,13 @@ def train_translation(
         _check_output(config, resume, overwrite)
         return _train_one(config, samples, resume=resume, progress=progress)
     index = {}
-    for modality in sorted({sample.modality for sample in samples}):
+    resolved = [s.model_copy(update={"modality": resolve_modality(s)}) for s in samples]
+    unknown = [s.label for s in resolved if s.modality is None]
+    if unknown:
+        raise ValueError(f"modality_strategy 'separate' needs the modality of samples {unknown}")
+    for modality in sorted({str(sample.modality) for sample in resolved}):
         sub = config.model_copy(update={"output": config.output / modality})
-        chosen = [s for s in samples if s.modality == modality]
+        chosen = [s for s in resolved if s.modality == modality]
         _check_output(sub, resume, overwrite)
         _train_one(sub, chosen, resume=resume, progress=progress)
         index[modality] = modality
@@ -113,9 +118,13 @@ def _train_one(
     pl.seed_everything(config.seed, workers=True, verbose=False)
     target_names = target_names_of(samples, config.data.targets)
     modalities = list(config.model.modalities)
-    training = [load_sample(s, target_names, config.data, modalities) for s in samples]
+    needs_modality = config.model.modality_strategy != "unified"
+    training = [
+        load_sample(s, target_names, config.data, modalities, needs_modality) for s in samples
+    ]
     validation = [
-        load_sample(s, target_names, config.data, modalities) for s in config.data.validation
+        load_sample(s, target_names, config.data, modalities, needs_modality)
+        for s in config.data.validation
     ]
     planes = {s.inputs.shape[0] for s in training + validation}
     if len(planes) > 1:

@@ -150,8 +150,13 @@ def _train_one(
     steps_per_epoch = max(len(loader), 1)
     # Lightning's start-up banners (GPU/TPU availability, tips) are noise for our users.
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    checkpoints = config.output / "checkpoints"
+    if not resume:  # a fresh run must not leave an older run's checkpoints to be resumed later
+        for stale in checkpoints.glob("*.ckpt"):
+            stale.unlink()
+    # save_top_k=1 with no monitor keeps the latest epoch (save_top_k=0 saves only at the end).
     checkpoint = ModelCheckpoint(
-        dirpath=config.output / "checkpoints", save_last=True, save_top_k=0
+        dirpath=checkpoints, save_last=True, save_top_k=1, enable_version_counter=False
     )
     accelerator = lightning_device(config.training.device)
     trainer = pl.Trainer(

@@ -109,7 +109,10 @@ class ModelConfig(_Strict):
 
 
 class TrainingConfig(_Strict):
-    """Optimisation (Light My Cells defaults: Adam 2e-4, betas 0.5/0.999, λ1 = 100, λ2 = 1)."""
+    """Optimisation (Light My Cells defaults: Adam 2e-4, betas 0.5/0.999, λ1 = 100, λ2 = 1).
+
+    ``devices`` > 1 trains data-parallel (DDP) on that many GPUs.
+    """
 
     epochs: int = Field(100, ge=1)
     decay_epochs: int | None = Field(None, ge=0)
@@ -121,6 +124,7 @@ class TrainingConfig(_Strict):
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     val_every_n_steps: int = Field(100, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    devices: int = Field(1, ge=1)
 
     @property
     def constant_epochs(self) -> int:

@@ -129,7 +129,8 @@ def load_sample(
     ``require_modality``: modality-aware models (dynamic, separate) need every sample's modality;
     a unified model ignores it.
     """
-    raw_inputs = _crop_region(read_input_planes(sample.inputs)[0], sample.region, sample.label)
+    planes, metadata = read_input_planes(sample.inputs)
+    raw_inputs = _crop_region(planes, sample.region, sample.label)
     inputs = normalize_planes(raw_inputs, *data.input_percentiles)
     height, width = inputs.shape[1:]
     targets = np.zeros((len(target_names), height, width), dtype=np.float32)
@@ -151,7 +152,7 @@ def load_sample(
         scales[index] = scale
         lo, hi = percentile_range(raw, 2.0, 99.8)
         value_range[index] = scale.apply(np.array([lo, hi]))
-    modality = resolve_modality(sample)
+    modality = sample.modality or modality_from_channel_names(metadata.channel_names)
     if modality is None and require_modality:
         raise ValueError(
             f"sample '{sample.label}': no modality given and its OME channel names name none; "
@@ -256,7 +257,8 @@ class TrainingCrops(Dataset[dict[str, torch.Tensor]]):
         self.flips = flips
         self.rotations = rotations
         self.hide_target_fraction = hide_target_fraction
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.epoch = 0
         n_targets = samples[0].targets.shape[0]
         self.sources = [
             [i for i, s in enumerate(samples) if s.present[t]] for t in range(n_targets)
@@ -271,22 +273,29 @@ class TrainingCrops(Dataset[dict[str, torch.Tensor]]):
     def __len__(self) -> int:
         return self.n_crops
 
+    def set_epoch(self, epoch: int) -> None:
+        """Draw a new set of crops: crop ``i`` of epoch ``e`` depends only on (seed, e, i), so runs
+        are reproducible, resume where they stopped, and data-parallel ranks (which get different
+        indices) never draw the same crop."""
+        self.epoch = epoch
+
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng((self.seed, self.epoch, index))
         candidates = self.sources[index % len(self.sources)] or list(range(len(self.samples)))
-        sample = self.samples[candidates[int(self.rng.integers(len(candidates)))]]
+        sample = self.samples[candidates[int(rng.integers(len(candidates)))]]
         height, width = sample.inputs.shape[1:]
-        y = int(self.rng.integers(height - self.crop_size + 1))
-        x = int(self.rng.integers(width - self.crop_size + 1))
+        y = int(rng.integers(height - self.crop_size + 1))
+        x = int(rng.integers(width - self.crop_size + 1))
         window = (slice(None), slice(y, y + self.crop_size), slice(x, x + self.crop_size))
         inputs, targets = random_dihedral(
             [sample.inputs[window], sample.targets[window]],
-            self.rng,
+            rng,
             flips=self.flips,
             rotations=self.rotations,
         )
         present = sample.present.copy()
         if self.hide_target_fraction > 0:
-            present &= self.rng.random(present.shape) >= self.hide_target_fraction
+            present &= rng.random(present.shape) >= self.hide_target_fraction
         return {
             "input": torch.from_numpy(inputs),
             "target": torch.from_numpy(targets),

@@ -18,7 +18,7 @@ from typing import Any
 import lightning.pytorch as pl
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
@@ -37,6 +37,16 @@ from stainless.provenance import run_metadata
 from stainless.training.checkpoint import TranslationModelInfo, is_model_folder, save_model_folder
 from stainless.training.device import lightning_device, lightning_precision
 from stainless.training.module import Pix2PixModule, RegressionModule, TranslationModule
+
+
+class _NewCropsEachEpoch(Callback):
+    """Tells the crop dataset which epoch it is serving (see ``TrainingCrops.set_epoch``)."""
+
+    def __init__(self, crops: TrainingCrops) -> None:
+        self.crops = crops
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.crops.set_epoch(trainer.current_epoch)
 
 
 def _mean_scales(
@@ -162,11 +172,11 @@ def _train_one(
     trainer = pl.Trainer(
         max_epochs=config.training.epochs,
         accelerator=accelerator,
-        devices=1,
+        devices=config.training.devices,
         precision=lightning_precision(config.training.precision, accelerator),
         default_root_dir=config.output,
         logger=CSVLogger(config.output, name="logs"),
-        callbacks=[checkpoint],
+        callbacks=[checkpoint, _NewCropsEachEpoch(crops)],
         val_check_interval=min(config.training.val_every_n_steps, steps_per_epoch)
         if val_loader
         else None,

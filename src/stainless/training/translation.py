@@ -189,6 +189,7 @@ def _train_one(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+        warnings.filterwarnings("ignore", message=".*Checkpoint directory .* is not empty.*")
         warnings.filterwarnings(
             "ignore", message=".*`validation_step` but have no `val_dataloader`.*"
         )

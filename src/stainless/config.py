@@ -162,7 +162,7 @@ class TranslationConfig(_Strict):
 
 def _resolve_path(value: Any, base: Path) -> Any:
     if isinstance(value, str | os.PathLike) and not Path(value).is_absolute():
-        return str(base / value)
+        return os.path.normpath(base / value)
     return value
 
 

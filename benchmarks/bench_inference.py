@@ -9,7 +9,8 @@ Both sides share the tiling code and differ only in how a batch of tiles goes th
 * naive: eager, autograd enabled, float32, contiguous (NCHW) tensors;
 * stainless: ``torch.inference_mode``, channels-last, bf16 autocast where the CPU has native bf16.
 
-Best of N runs each after one warm-up run, in one process. The last line printed is ``speedup_vs_naive: <ratio>``.
+Best of N runs each after one warm-up run, in one process. The last line printed is
+``speedup_vs_naive: <ratio>``.
 
     python benchmarks/bench_inference.py [--repeats 3] [--size 2048]
 """

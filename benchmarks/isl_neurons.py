@@ -114,6 +114,33 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
             print(f"{name:<14}{target:<7}" + "".join(f"{scores[c]:>11.4f}" for c in columns))
 
 
+def markdown_tables(results: dict[str, dict[str, Any]]) -> str:
+    """The tables of benchmarks/RESULTS.md, generated from the results (no hand copying)."""
+    lines = [
+        "| model | target | PCC | SSIM | MAE | E_dist | C_dist | training | epochs (batches) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, result in results.items():
+        minutes = (result["training_seconds"] or 0) / 60
+        for target, s in result["test"].items():
+            lines.append(
+                f"| {name} | {target} | {s['pcc']:.3f} | {s['ssim']:.3f} | {s['mae']:.0f} | "
+                f"{s['euclidean_distance']:.3f} | {s['cosine_distance']:.3f} | {minutes:.1f} min | "
+                f"{result['epochs']} ({result['batches']}) |"
+            )
+    if {"unet", "unet_partial"} <= results.keys():
+        lines += [
+            "",
+            "| target | PCC, all labels | PCC, each target hidden on 1/3 of crops | difference |",
+            "|---|---|---|---|",
+        ]
+        for target, full in results["unet"]["test"].items():
+            partial = results["unet_partial"]["test"][target]
+            change = partial["pcc"] - full["pcc"]
+            lines.append(f"| {target} | {full['pcc']:.3f} | {partial['pcc']:.3f} | {change:+.3f} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -130,6 +157,7 @@ def main() -> int:
         config = train_or_reuse(name, args.reuse)
         results[name] = evaluate_model(name, config, out_dir, args.tile)
     print_table(results)
+    print(markdown_tables(results))
     document = {
         "benchmark": "isl_neurons",
         "data": "../shared/data/isl-neurons: train columns 0-767, test columns 768-1023",

@@ -224,6 +224,22 @@ def target_names_of(samples: list[SampleConfig], configured: list[str] | None) -
     return list(configured)
 
 
+def _batch_item(
+    sample: LoadedSample,
+    inputs: NDArray[np.float32],
+    targets: NDArray[np.float32],
+    present: NDArray[np.bool_],
+) -> dict[str, torch.Tensor]:
+    """One crop as the training and validation steps read it."""
+    return {
+        "input": torch.from_numpy(inputs),
+        "target": torch.from_numpy(targets),
+        "present": torch.from_numpy(present),
+        "value_range": torch.from_numpy(sample.value_range),
+        "modality": torch.tensor(sample.modality),
+    }
+
+
 class TrainingCrops(Dataset[dict[str, torch.Tensor]]):
     """Random, target-balanced, augmented crops of loaded samples.
 
@@ -296,13 +312,7 @@ class TrainingCrops(Dataset[dict[str, torch.Tensor]]):
         present = sample.present.copy()
         if self.hide_target_fraction > 0:
             present &= rng.random(present.shape) >= self.hide_target_fraction
-        return {
-            "input": torch.from_numpy(inputs),
-            "target": torch.from_numpy(targets),
-            "present": torch.from_numpy(present),
-            "value_range": torch.from_numpy(sample.value_range),
-            "modality": torch.tensor(sample.modality),
-        }
+        return _batch_item(sample, inputs, targets, present)
 
 
 def validation_crops(
@@ -315,15 +325,9 @@ def validation_crops(
         for y in range(0, height - crop_size + 1, crop_size):
             for x in range(0, width - crop_size + 1, crop_size):
                 window = (slice(None), slice(y, y + crop_size), slice(x, x + crop_size))
-                crops.append(
-                    {
-                        "input": torch.from_numpy(np.ascontiguousarray(sample.inputs[window])),
-                        "target": torch.from_numpy(np.ascontiguousarray(sample.targets[window])),
-                        "present": torch.from_numpy(sample.present.copy()),
-                        "value_range": torch.from_numpy(sample.value_range),
-                        "modality": torch.tensor(sample.modality),
-                    }
-                )
+                inputs = np.ascontiguousarray(sample.inputs[window])
+                targets = np.ascontiguousarray(sample.targets[window])
+                crops.append(_batch_item(sample, inputs, targets, sample.present.copy()))
                 if len(crops) >= max_crops:
                     return crops
     if not crops:

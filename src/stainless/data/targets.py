@@ -1,0 +1,73 @@
+"""Training targets derived from label images (the mirror of :mod:`stainless.postprocessing`).
+
+* foreground: 1 inside any object;
+* three classes: background 0 / nucleus 1 / cytoplasm 2 (bright-field 3-class paper);
+* distance: per-object Euclidean distance to the object's border, normalised to 1 at each
+  object's centre (ISL pretraining paper, after Naylor et al. 2019);
+* HoVer: horizontal and vertical distances of each pixel to its object's centre of mass,
+  normalised to [−1, 1] per object (HoVer-Net, Graham et al. 2019).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage as ndi
+
+
+def foreground_target(labels: NDArray[np.integer]) -> NDArray[np.float32]:
+    """``(Y, X)`` float32, 1 where ``labels > 0``."""
+    return (labels > 0).astype(np.float32)
+
+
+def three_class_target(
+    nucleus_labels: NDArray[np.integer], cell_labels: NDArray[np.integer]
+) -> NDArray[np.uint8]:
+    """Background 0, nucleus 1, cytoplasm 2 (cell but not nucleus); ``(Y, X)`` uint8."""
+    if nucleus_labels.shape != cell_labels.shape:
+        raise ValueError(
+            f"nucleus labels {nucleus_labels.shape} and cell labels {cell_labels.shape} "
+            "differ in shape"
+        )
+    classes = np.where(cell_labels > 0, 2, 0).astype(np.uint8)
+    classes[nucleus_labels > 0] = 1
+    return classes
+
+
+def distance_target(labels: NDArray[np.integer]) -> NDArray[np.float32]:
+    """Per-object distance to the border, divided by the object's maximum; ``(Y, X)`` in [0, 1].
+
+    Touching objects are separated: each object's distance is computed on its own mask.
+    """
+    out = np.zeros(labels.shape, dtype=np.float32)
+    for index, box in enumerate(ndi.find_objects(labels), start=1):
+        if box is None:
+            continue
+        padded_box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in box)
+        inside = labels[padded_box] == index
+        distance = ndi.distance_transform_edt(np.pad(inside, 1))[1:-1, 1:-1]
+        peak = distance[inside].max()
+        out[padded_box][inside] = distance[inside] / peak
+    return out
+
+
+def hover_target(labels: NDArray[np.integer]) -> NDArray[np.float32]:
+    """Horizontal and vertical maps ``(2, Y, X)``: (x − x̄) and (y − ȳ) of each object pixel,
+    divided by the object's largest absolute value, so each lies in [−1, 1]; 0 on background."""
+    out = np.zeros((2, *labels.shape), dtype=np.float32)
+    foreground = labels > 0
+    if not foreground.any():
+        return out
+    ids = labels[foreground]
+    max_id = int(ids.max())
+    counts = np.bincount(ids, minlength=max_id + 1).astype(np.float64)
+    counts[counts == 0] = 1
+    ys, xs = np.nonzero(foreground)
+    for channel, coordinate in ((0, xs), (1, ys)):
+        centre = np.bincount(ids, weights=coordinate, minlength=max_id + 1) / counts
+        offset = coordinate - centre[ids]
+        scale = np.zeros(max_id + 1)
+        np.maximum.at(scale, ids, np.abs(offset))
+        scale[scale == 0] = 1
+        out[channel][foreground] = offset / scale[ids]
+    return out

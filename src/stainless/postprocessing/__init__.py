@@ -1,0 +1,1 @@
+"""From predicted maps back to labels (the mirror of :mod:`stainless.data.targets`)."""

@@ -1,0 +1,59 @@
+"""Clean-up of label images: size filter, holes, edge objects, sequential ids."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage as ndi
+
+from stainless.metrics._labels import remove_small_objects
+
+
+def relabel_sequential(labels: NDArray[np.integer]) -> NDArray[np.integer]:
+    """Renumber objects 1..n in increasing order of their ids; 0 stays background.
+
+    Returns uint16 when n < 65536, else uint32.
+    """
+    ids = np.unique(labels)
+    ids = ids[ids != 0]
+    out = np.zeros(labels.shape, dtype=np.uint16 if ids.size < 65536 else np.uint32)
+    inside = labels != 0
+    out[inside] = np.searchsorted(ids, labels[inside]) + 1
+    return out
+
+
+def fill_holes(labels: NDArray[np.integer]) -> NDArray[np.integer]:
+    """Fill background holes enclosed by a single object."""
+    out = labels.copy()
+    for index, box in enumerate(ndi.find_objects(labels), start=1):
+        if box is None:
+            continue
+        inside = labels[box] == index
+        filled = ndi.binary_fill_holes(inside)
+        out[box][filled & (labels[box] == 0)] = index
+    return out
+
+
+def remove_edge_objects(labels: NDArray[np.integer]) -> NDArray[np.integer]:
+    """Set objects touching the image border to background."""
+    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    border = border[border != 0]
+    if border.size == 0:
+        return labels
+    return np.where(np.isin(labels, border), 0, labels).astype(labels.dtype)
+
+
+def clean_labels(
+    labels: NDArray[np.integer],
+    *,
+    min_size_px: int = 0,
+    holes: bool = True,
+    drop_edges: bool = False,
+) -> NDArray[np.integer]:
+    """Size filter, hole filling, optional edge removal, then sequential ids."""
+    if holes:
+        labels = fill_holes(labels)
+    labels = remove_small_objects(labels, min_size_px)
+    if drop_edges:
+        labels = remove_edge_objects(labels)
+    return relabel_sequential(labels)

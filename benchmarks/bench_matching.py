@@ -29,6 +29,7 @@ import numpy as np
 from stainless.data.perturb import perturb_labels
 from stainless.io import read_labels
 from stainless.metrics import DEFAULT_THRESHOLDS, match_instances
+from stainless.metrics._overlap import _runs, overlap_table
 from stainless.provenance import run_metadata
 
 HERE = Path(__file__).resolve().parent
@@ -92,7 +93,10 @@ def main() -> int:
     speedup = stardist_s / stainless_s
 
     print(f"labels: {masks_path} resized to {SIZE}x{SIZE}")
+    runs = _runs(truth.ravel(), pred.ravel())[2].size
+    pairs = overlap_table(truth, pred).pair_true.size
     print(f"objects: {counts.n_true} true, {counts.n_pred} predicted")
+    print(f"pixel runs: {runs} (of {truth.size} pixels); overlapping object pairs: {pairs}")
     print(f"{'threshold':>9} {'TP':>6} {'FP':>6} {'FN':>6}   (identical in both)")
     for threshold, (tp, fp, fn) in zip(thresholds, own_counts, strict=True):
         print(f"{threshold:>9.2f} {tp:>6} {fp:>6} {fn:>6}")
@@ -108,6 +112,8 @@ def main() -> int:
             "n_true": counts.n_true,
             "n_pred": counts.n_pred,
         },
+        "pixel_runs": runs,
+        "overlapping_pairs": pairs,
         "thresholds": thresholds,
         "counts": {"tp": counts.tp.tolist(), "fp": counts.fp.tolist(), "fn": counts.fn.tolist()},
         "stardist_s": stardist_s,

@@ -20,7 +20,7 @@ from stainless.io import (
     read_image,
     read_labels,
 )
-from stainless.io.collections import image_stem, strip_suffixes
+from stainless.io.collections import LABEL_FILE_SUFFIXES, image_stem, strip_suffixes
 from stainless.io.labels import warn_if_binary_mask
 from stainless.metrics import DEFAULT_THRESHOLDS, instance_metrics, semantic_metrics
 from stainless.metrics.intensity import translation_metrics
@@ -106,9 +106,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     translation.set_defaults(handler=run_translation)
 
 
-LABEL_SUFFIXES = ("_masks", "_cp_masks", "_pred", "_labels")
-
-
 def _files(path: Path, role: str) -> list[Path]:
     """The image files a --pred/--gt value names: a file, a folder, or a quoted glob pattern.
 
@@ -125,7 +122,7 @@ def _files(path: Path, role: str) -> list[Path]:
     if path.is_file():
         return [path]
     files = list_images(path)
-    labelled = [f for f in files if image_stem(f).endswith(LABEL_SUFFIXES)]
+    labelled = [f for f in files if image_stem(f).endswith(LABEL_FILE_SUFFIXES)]
     return labelled or files
 
 

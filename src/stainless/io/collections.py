@@ -19,7 +19,9 @@ from numpy.typing import NDArray
 from stainless.io.images import SUPPORTED_SUFFIXES, Image, read_image
 from stainless.io.labels import check_same_shape, read_labels
 
-KNOWN_LABEL_SUFFIXES = ("_cp_masks", "_masks", "_pred", "_labels", "_img")
+LABEL_FILE_SUFFIXES = ("_cp_masks", "_masks", "_pred", "_labels")
+"""Stem endings that mark a file as a label image (Cellpose, stainless and common conventions)."""
+KNOWN_LABEL_SUFFIXES = (*LABEL_FILE_SUFFIXES, "_img")
 """Suffixes stripped from file stems when pairing predictions with ground truth."""
 
 

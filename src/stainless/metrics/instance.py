@@ -24,9 +24,10 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from stainless.metrics._labels import check_label_image, check_same_shape, remove_small_objects
+from stainless.metrics._labels import check_label_image, check_same_shape
 from stainless.metrics._overlap import OverlapTable, overlap_table
 from stainless.metrics.clustering import adjusted_rand_index, aggregated_jaccard_index
+from stainless.postprocessing.labels import remove_small_objects
 
 DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
 """IoU thresholds 0.50, 0.55, ..., 0.95 (the COCO / Cellpose / ISL-paper range)."""

@@ -160,6 +160,180 @@ class TranslationConfig(_Strict):
         return self
 
 
+class SegmentationSampleConfig(_Strict):
+    """One annotated image: label-free or fluorescence input planes and instance labels.
+
+    ``labels`` holds the objects to segment (nuclei, cells; 0 = background). ``cells`` is the
+    cell label image of a 3-class (background / nucleus / cytoplasm) model, whose ``labels`` are
+    then the nuclei. ``region`` = (y0, x0, y1, x1) restricts the sample to a rectangle.
+    """
+
+    name: str | None = None
+    inputs: list[Path] = Field(min_length=1)
+    labels: Path
+    cells: Path | None = None
+    region: tuple[int, int, int, int] | None = None
+
+    _region_is_a_rectangle = field_validator("region")(
+        SampleConfig._region_is_a_rectangle.__func__  # type: ignore[attr-defined]
+    )
+
+    @property
+    def label(self) -> str:
+        """The sample's name, or its first input's file name."""
+        return self.name or self.inputs[0].name
+
+
+class AugmentConfig(_Strict):
+    """Training augmentations, each switchable (the dense-tissue paper found rotation hurt).
+
+    ``scaling`` = (min, max) zoom factor, ``rotation`` = any angle, ``intensity`` = random
+    contrast/brightness/gamma of the normalised input.
+    """
+
+    flips: bool = True
+    rot90: bool = True
+    rotation: bool = False
+    scaling: tuple[float, float] | None = None
+    intensity: bool = False
+
+    @field_validator("scaling")
+    @classmethod
+    def _scaling_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not 0 < value[0] <= value[1]:
+            raise ValueError(f"scaling must be (min, max) with 0 < min <= max, got {value}")
+        return value
+
+
+class SegmentationDataConfig(_Strict):
+    """Annotated images, sampling and augmentation.
+
+    Samples come from ``samples`` or from a ``manifest`` CSV (columns ``input*``, ``labels``,
+    optional ``cells``, ``name`` and ``split``; rows whose split is ``split`` train, rows whose
+    split is ``validation_split`` validate). ``max_images`` keeps the first K training images
+    (few-shot experiments).
+    """
+
+    samples: list[SegmentationSampleConfig] = Field(default_factory=list)
+    validation: list[SegmentationSampleConfig] = Field(default_factory=list)
+    manifest: Path | None = None
+    split: str = "train"
+    validation_split: str | None = "val"
+    max_images: int | None = Field(None, ge=1)
+    input_percentiles: tuple[float, float] = (1.0, 99.8)
+    crop_size: int = Field(256, ge=16)
+    batch_size: int = Field(8, ge=1)
+    crops_per_epoch: int = Field(512, ge=1)
+    class_balanced: bool = True
+    augment: AugmentConfig = Field(default_factory=lambda: AugmentConfig.model_validate({}))
+
+    _percentiles_ordered = field_validator("input_percentiles")(
+        DataConfig._percentiles_ordered.__func__  # type: ignore[attr-defined]
+    )
+
+
+class SegmentationModelConfig(_Strict):
+    """Backbone, head and (optionally) the translation model it starts from.
+
+    Heads: ``semantic`` (``classes`` 2 → one sigmoid map, 3 → softmax over background / nucleus /
+    cytoplasm), ``distance`` (normalised distance + mask logits), ``hover`` (foreground logits
+    pair + horizontal/vertical maps). ``init`` = a translation model folder whose U-Net starts the
+    training; ``init_target`` picks its output (default: its first target).
+    """
+
+    architecture: Literal["unet", "tiramisu", "tiramisu103", "deeplabv3plus"] = "unet"
+    width: int = Field(32, ge=4)
+    depth: int = Field(4, ge=1, le=6)
+    head: Literal["semantic", "distance", "hover"] = "distance"
+    classes: Literal[2, 3] = 2
+    init: Path | None = None
+    init_target: str | None = None
+    shifted_sigmoid_alpha: float = Field(10.0, gt=0)
+    encoder_weights: Path | None = None
+
+    @property
+    def size_multiple(self) -> int:
+        """Tile and crop sides must be multiples of this."""
+        if self.architecture == "unet":
+            return int(2**self.depth)
+        return 32 if self.architecture.startswith("tiramisu") else 16
+
+
+class SegmentationTrainingConfig(_Strict):
+    """Optimisation and losses.
+
+    ``semantic_loss``: class-weighted cross-entropy (``ce``), soft Dice (``dice``), soft Jaccard
+    (``jaccard``) or ``ce+dice``. ``class_weights``: per-class CE weights, or ``balanced``
+    (inverse class frequency of the training labels). ``distance_alpha``: weight of the mask BCE
+    against the distance MSE; by default the ratio of the two losses on the first batch (ISL
+    pretraining paper, eq. 2). ``freeze_epochs``: epochs during which a translation-initialised
+    body stays frozen and only the new head learns.
+    """
+
+    epochs: int = Field(50, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(1e-5, ge=0)
+    semantic_loss: Literal["ce", "dice", "jaccard", "ce+dice"] = "ce+dice"
+    class_weights: list[float] | Literal["balanced"] | None = None
+    distance_alpha: float | None = Field(None, gt=0)
+    freeze_epochs: int = Field(0, ge=0)
+    precision: Literal["auto", "bf16", "fp32"] = "auto"
+    val_every_n_steps: int = Field(100, ge=1)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    devices: int = Field(1, ge=1)
+
+
+class PostprocessConfig(_Strict):
+    """Maps → labels. ``tune_on: val`` searches ``mask_threshold`` and ``h`` on the validation
+    images after training (best mean csi@0.5) and stores them in the model folder."""
+
+    mask_threshold: float = Field(0.5, gt=0, lt=1)
+    h: float = Field(0.3, gt=0)
+    border_threshold: float = Field(0.3, gt=0, lt=1)
+    min_size_px: int = Field(10, ge=0)
+    tune_on: Literal["val"] | None = None
+
+
+class SegmentationConfig(_Strict):
+    """Everything ``stainless train segmentation`` needs."""
+
+    seed: int = 0
+    output: Path
+    data: SegmentationDataConfig
+    model: SegmentationModelConfig = Field(
+        default_factory=lambda: SegmentationModelConfig.model_validate({})
+    )
+    training: SegmentationTrainingConfig = Field(
+        default_factory=lambda: SegmentationTrainingConfig.model_validate({})
+    )
+    postprocess: PostprocessConfig = Field(
+        default_factory=lambda: PostprocessConfig.model_validate({})
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SegmentationConfig:
+        if not self.data.samples and self.data.manifest is None:
+            raise ValueError("data: give samples or a manifest")
+        multiple = 16 if self.model.init is not None else self.model.size_multiple
+        if self.data.crop_size % multiple:
+            raise ValueError(
+                f"data.crop_size {self.data.crop_size} must be a multiple of {multiple} for "
+                f"model.architecture '{self.model.architecture}'"
+            )
+        if self.model.init is not None and self.model.architecture != "unet":
+            raise ValueError("model.init (a translation model) needs model.architecture 'unet'")
+        weights = self.training.class_weights
+        if isinstance(weights, list) and len(weights) != self.model.classes:
+            raise ValueError(
+                f"training.class_weights has {len(weights)} values for {self.model.classes} classes"
+            )
+        if self.postprocess.tune_on == "val" and not (
+            self.data.validation or (self.data.manifest and self.data.validation_split)
+        ):
+            raise ValueError("postprocess.tune_on 'val' needs validation images")
+        return self
+
+
 def _resolve_path(value: Any, base: Path) -> Any:
     if isinstance(value, str | os.PathLike) and not Path(value).is_absolute():
         return os.path.normpath(base / value)
@@ -173,9 +347,13 @@ def _resolve_sample_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
         for sample in data.get(key) or []:
             sample = dict(sample)
             sample["inputs"] = [_resolve_path(p, base) for p in sample.get("inputs") or []]
-            sample["targets"] = {
-                n: _resolve_path(p, base) for n, p in (sample.get("targets") or {}).items()
-            }
+            if "targets" in sample:
+                sample["targets"] = {
+                    n: _resolve_path(p, base) for n, p in (sample.get("targets") or {}).items()
+                }
+            for key_of_file in ("labels", "cells"):
+                if sample.get(key_of_file) is not None:
+                    sample[key_of_file] = _resolve_path(sample[key_of_file], base)
             samples.append(sample)
         if key in data:
             data[key] = samples
@@ -185,6 +363,12 @@ def _resolve_sample_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     resolved["data"] = data
     if "output" in resolved:
         resolved["output"] = _resolve_path(resolved["output"], base)
+    model = dict(raw.get("model") or {})
+    for key in ("init", "encoder_weights"):
+        if model.get(key) is not None:
+            model[key] = _resolve_path(model[key], base)
+    if model:
+        resolved["model"] = model
     return resolved
 
 
@@ -194,6 +378,26 @@ def _format_validation_error(error: ValidationError, source: str) -> str:
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
         problems.append(f"{where}: {item['msg']}")
     return f"config '{source}' is invalid: " + "; ".join(problems)
+
+
+def _read_config_file(config_path: Path, overrides: dict[str, Any]) -> dict[str, Any]:
+    if not config_path.is_file():
+        raise OSError(f"config '{config_path}' does not exist")
+    try:
+        raw = yaml.safe_load(config_path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ValueError(f"config '{config_path}' is not valid YAML: {error}") from error
+    if not isinstance(raw, dict):
+        raise ValueError(f"config '{config_path}' must hold a mapping of settings")
+    raw = _resolve_sample_paths(raw, config_path.parent.resolve())
+    raw.update({key: value for key, value in overrides.items() if value is not None})
+    return raw
+
+
+def _check_files_exist(config_path: Path, named_files: list[tuple[str, Path]]) -> None:
+    for owner, file in named_files:
+        if not file.exists():
+            raise ValueError(f"config '{config_path}': {owner} file '{file}' does not exist")
 
 
 def load_translation_config(path: str | os.PathLike[str], **overrides: Any) -> TranslationConfig:
@@ -212,26 +416,49 @@ def load_translation_config(path: str | os.PathLike[str], **overrides: Any) -> T
         Unreadable YAML, unknown or invalid keys (all problems listed in one line), missing files.
     """
     config_path = Path(path)
-    if not config_path.is_file():
-        raise OSError(f"config '{config_path}' does not exist")
-    try:
-        raw = yaml.safe_load(config_path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ValueError(f"config '{config_path}' is not valid YAML: {error}") from error
-    if not isinstance(raw, dict):
-        raise ValueError(f"config '{config_path}' must hold a mapping of settings")
-    raw = _resolve_sample_paths(raw, config_path.parent.resolve())
-    raw.update({key: value for key, value in overrides.items() if value is not None})
+    raw = _read_config_file(config_path, overrides)
     try:
         config = TranslationConfig.model_validate(raw)
     except ValidationError as error:
         raise ValueError(_format_validation_error(error, str(config_path))) from error
-    for sample in [*config.data.samples, *config.data.validation]:
-        for file in [*sample.inputs, *sample.targets.values()]:
-            if not file.exists():
-                raise ValueError(
-                    f"config '{config_path}': sample '{sample.label}' file '{file}' does not exist"
-                )
+    _check_files_exist(
+        config_path,
+        [
+            (f"sample '{sample.label}'", file)
+            for sample in [*config.data.samples, *config.data.validation]
+            for file in [*sample.inputs, *sample.targets.values()]
+        ],
+    )
+    return config
+
+
+def load_segmentation_config(path: str | os.PathLike[str], **overrides: Any) -> SegmentationConfig:
+    """Read, resolve and validate a segmentation config YAML file.
+
+    ``overrides`` replace top-level values; a dotted key (``model.init``) replaces a nested one.
+    Raises ``ValueError`` naming every problem, as :func:`load_translation_config`.
+    """
+    config_path = Path(path)
+    top = {k: v for k, v in overrides.items() if "." not in k}
+    raw = _read_config_file(config_path, top)
+    for dotted, value in overrides.items():
+        if "." in dotted and value is not None:
+            section, key = dotted.split(".", 1)
+            raw[section] = {**(raw.get(section) or {}), key: value}
+    try:
+        config = SegmentationConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ValueError(_format_validation_error(error, str(config_path))) from error
+    files = [
+        (f"sample '{sample.label}'", file)
+        for sample in [*config.data.samples, *config.data.validation]
+        for file in [*sample.inputs, sample.labels, *([sample.cells] if sample.cells else [])]
+    ]
+    if config.data.manifest is not None:
+        files.append(("data.manifest", config.data.manifest))
+    if config.model.init is not None:
+        files.append(("model.init", config.model.init))
+    _check_files_exist(config_path, files)
     return config
 
 

@@ -72,3 +72,114 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
     real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
     fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
     return 0.5 * (real + fake)
+
+
+# --- segmentation -------------------------------------------------------------------------------
+
+_EPS = 1.0
+
+
+def _probabilities_and_onehot(
+    logits: torch.Tensor, target: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, K, H, W) probabilities and one-hot targets; K = 1 maps are treated as two classes."""
+    if logits.shape[1] == 1:
+        p = torch.sigmoid(logits)
+        return torch.cat([1 - p, p], dim=1), torch.cat([1 - target, target], dim=1)
+    onehot = F.one_hot(target[:, 0].long(), logits.shape[1]).permute(0, 3, 1, 2)
+    return torch.softmax(logits, dim=1), onehot.to(logits.dtype)
+
+
+def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``1 − mean_k (2 Σ p t + 1) / (Σ p + Σ t + 1)`` over classes k, summed over the batch.
+
+    Parameters
+    ----------
+    logits : (N, K, H, W) tensor
+        K = 1: binary logits (target in {0, 1}); K > 1: class logits (target = class index).
+    target : (N, 1, H, W) tensor
+    """
+    p, t = _probabilities_and_onehot(logits, target)
+    dims = (0, 2, 3)
+    return 1 - ((2 * (p * t).sum(dims) + _EPS) / (p.sum(dims) + t.sum(dims) + _EPS)).mean()
+
+
+def soft_jaccard_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``1 − mean_k (Σ p t + 1) / (Σ p + Σ t − Σ p t + 1)`` (soft IoU); shapes as
+    :func:`soft_dice_loss`."""
+    p, t = _probabilities_and_onehot(logits, target)
+    dims = (0, 2, 3)
+    intersection = (p * t).sum(dims)
+    union = p.sum(dims) + t.sum(dims) - intersection
+    return 1 - ((intersection + _EPS) / (union + _EPS)).mean()
+
+
+def weighted_cross_entropy(
+    logits: torch.Tensor, target: torch.Tensor, class_weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Class-weighted cross-entropy; for K = 1, binary CE with the positive class weighted
+    ``w1 / w0``. Shapes as :func:`soft_dice_loss`; ``class_weights`` (K or 2,)."""
+    if logits.shape[1] == 1:
+        pos_weight = None
+        if class_weights is not None:
+            pos_weight = (class_weights[1] / class_weights[0]).reshape(1, 1, 1)
+        return F.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight)
+    return F.cross_entropy(logits, target[:, 0].long(), weight=class_weights)
+
+
+def semantic_loss(
+    logits: torch.Tensor, target: torch.Tensor, kind: str, class_weights: torch.Tensor | None
+) -> torch.Tensor:
+    """``ce``, ``dice``, ``jaccard`` or ``ce+dice`` (sum)."""
+    if kind == "dice":
+        return soft_dice_loss(logits, target)
+    if kind == "jaccard":
+        return soft_jaccard_loss(logits, target)
+    ce = weighted_cross_entropy(logits, target, class_weights)
+    return ce + soft_dice_loss(logits, target) if kind == "ce+dice" else ce
+
+
+def distance_mask_terms(maps: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``(MSE(distance), BCE-with-logits(mask))`` of the ISL pretraining paper's eq. 2.
+
+    maps, target : (N, 2, H, W) tensors (distance, mask logits / mask).
+    """
+    mse = F.mse_loss(maps[:, 0], target[:, 0])
+    bce = F.binary_cross_entropy_with_logits(maps[:, 1], target[:, 1])
+    return mse, bce
+
+
+def _sobel(maps: torch.Tensor, axis: int) -> torch.Tensor:
+    """Sobel derivative along x (axis=1) or y (axis=0) of (N, 1, H, W) maps."""
+    kernel = torch.tensor(
+        [[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]], device=maps.device
+    )
+    kernel = (kernel if axis == 1 else kernel.T).to(maps.dtype)
+    return F.conv2d(maps, kernel[None, None], padding=1)
+
+
+def hover_loss(maps: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """HoVer-Net loss: CE + Dice on the pixel branch, MSE + gradient-MSE on the HoVer maps.
+
+    The gradient term (Graham et al. 2019, eq. 3) compares ∂h/∂x and ∂v/∂y of prediction and
+    target inside objects, which sharpens the maps where two objects touch.
+
+    Parameters
+    ----------
+    maps : (N, 4, H, W) tensor
+        Foreground-class logits (2) and horizontal/vertical maps (2).
+    target : (N, 3, H, W) tensor
+        Foreground, horizontal, vertical.
+    """
+    foreground = target[:, :1]
+    pixel = F.cross_entropy(maps[:, :2], foreground[:, 0].long()) + soft_dice_loss(
+        maps[:, :2], foreground
+    )
+    mse = F.mse_loss(maps[:, 2:], target[:, 1:])
+    weight = foreground.sum().clamp(min=1)
+    gradient = maps.new_zeros(())
+    for channel, axis in ((2, 1), (3, 0)):
+        predicted = _sobel(maps[:, channel : channel + 1], axis)
+        expected = _sobel(target[:, channel - 1 : channel], axis)
+        gradient = gradient + (((predicted - expected) ** 2) * foreground).sum()
+    return pixel + mse + gradient / weight

@@ -8,6 +8,8 @@ from pathlib import Path
 
 EXAMPLES = """examples:
   stainless train translation --config benchmarks/configs/isl_neurons_unet.yaml
+  stainless train segmentation --config benchmarks/configs/dsb2018_distance.yaml
+  stainless train segmentation --config nuclei.yaml --init models/phase-to-dapi --max-images 5
   stainless train translation --config cfg.yaml --seed 1 --output models/dapi-seed1
   stainless train translation --config cfg.yaml --resume       # continue an interrupted run
 """
@@ -17,7 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Register ``train`` and its kinds."""
     parser = subparsers.add_parser(
         "train",
-        help="train a model (translation: label-free → fluorescence)",
+        help="train a model (translation: label-free → fluorescence; segmentation)",
         description="Train a model from a YAML config into a self-describing model folder.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -42,6 +44,30 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     translation.add_argument("--no-progress", action="store_true", help="no progress bar")
     translation.set_defaults(handler=run_translation)
+    segmentation = kinds.add_parser(
+        "segmentation",
+        help="segment nuclei/cells: semantic, distance + mask, or HoVer heads",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    segmentation.add_argument("--config", required=True, type=Path, help="YAML config (README)")
+    segmentation.add_argument("--seed", type=int, help="override the config's seed")
+    segmentation.add_argument("--output", type=Path, help="override the output model folder")
+    segmentation.add_argument(
+        "--init", type=Path, help="start from this translation model folder (transfer)"
+    )
+    segmentation.add_argument(
+        "--max-images", type=int, help="train on the first N images only (few-shot)"
+    )
+    segmentation.add_argument(
+        "--tune-on",
+        choices=("val",),
+        help="tune post-processing thresholds on the validation images after training",
+    )
+    segmentation.add_argument("--resume", action="store_true", help="continue from last.ckpt")
+    segmentation.add_argument("--overwrite", action="store_true", help="replace the model")
+    segmentation.add_argument("--no-progress", action="store_true", help="no progress bar")
+    segmentation.set_defaults(handler=run_segmentation)
 
 
 def run_translation(args: argparse.Namespace) -> int:
@@ -51,6 +77,31 @@ def run_translation(args: argparse.Namespace) -> int:
 
     config = load_translation_config(args.config, seed=args.seed, output=args.output)
     folder = train_translation(
+        config,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    print(f"model written to {folder}")
+    return 0
+
+
+def run_segmentation(args: argparse.Namespace) -> int:
+    """Validate the config (with the command-line overrides), train, report the folder."""
+    from stainless.config import load_segmentation_config
+    from stainless.training.segmentation import train_segmentation
+
+    config = load_segmentation_config(
+        args.config,
+        seed=args.seed,
+        output=args.output,
+        **{
+            "model.init": args.init,
+            "data.max_images": args.max_images,
+            "postprocess.tune_on": args.tune_on,
+        },
+    )
+    folder = train_segmentation(
         config,
         resume=args.resume,
         overwrite=args.overwrite,

@@ -37,7 +37,7 @@ class TilingOptions:
     margin_px: int = 0
 
 
-def _to_channels_last(network: nn.Module) -> None:
+def to_channels_last(network: nn.Module) -> None:
     """Channels-last weights for every 2-D convolution (oneDNN's fast layout on CPU); other
     parameters, such as the 5-D kernel bank of a dynamic stem, keep their layout."""
     for module in network.modules():
@@ -71,7 +71,7 @@ class TranslationPredictor:
             raise ValueError(f"precision must be auto, bf16 or fp32, got {precision!r}")
         self.use_bf16 = precision == "bf16" or (precision == "auto" and bf16_supported(self.device))
         self.network = network.to(self.device).eval()
-        _to_channels_last(self.network)
+        to_channels_last(self.network)
 
     @classmethod
     def load(

@@ -6,8 +6,11 @@ from collections.abc import Callable
 
 from torch import nn
 
-from stainless.config import ModelConfig
+from stainless.config import ModelConfig, SegmentationModelConfig
+from stainless.models.deeplab import DeepLabV3Plus
+from stainless.models.heads import SegmentationNetwork, TransferNetwork, activate, head_channels
 from stainless.models.pix2pix import PatchDiscriminator, ResnetGenerator
+from stainless.models.tiramisu import Tiramisu
 from stainless.models.unet import UNet
 
 
@@ -51,11 +54,39 @@ def build_discriminators(model: ModelConfig, in_channels: int, n_targets: int) -
     )
 
 
+def build_segmentation_network(
+    model: SegmentationModelConfig, in_channels: int
+) -> SegmentationNetwork:
+    """A randomly initialised segmentation network (backbone + head) from its config.
+
+    Shapes: ``(N, in_channels, H, W) -> (N, head_channels(head, classes), H, W)`` raw maps.
+    """
+    out_channels = head_channels(model.head, model.classes)
+    backbone: nn.Module
+    if model.architecture == "unet":
+        backbone = UNet(in_channels, out_channels, width=model.width, depth=model.depth)
+        features = model.width
+    elif model.architecture.startswith("tiramisu"):
+        backbone = Tiramisu(in_channels, out_channels, variant=model.architecture)
+        features = backbone.feature_channels
+    else:
+        backbone = DeepLabV3Plus(in_channels, out_channels, width=model.width)
+        features = backbone.feature_channels
+    return SegmentationNetwork(backbone, model.head, features)
+
+
 __all__ = [
     "MODELS",
+    "DeepLabV3Plus",
     "PatchDiscriminator",
     "ResnetGenerator",
+    "SegmentationNetwork",
+    "Tiramisu",
+    "TransferNetwork",
     "UNet",
+    "activate",
     "build_discriminators",
+    "build_segmentation_network",
     "build_translation_network",
+    "head_channels",
 ]

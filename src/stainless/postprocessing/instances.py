@@ -15,6 +15,17 @@ from skimage.segmentation import watershed
 from stainless.postprocessing.labels import clean_labels
 
 
+def _foreground_of(
+    distance: NDArray[np.floating], mask: NDArray[np.generic] | None, mask_threshold: float
+) -> NDArray[np.bool_]:
+    if mask is None:
+        return np.asarray(distance > 0)
+    mask = np.asarray(mask)
+    if mask.shape != distance.shape:
+        raise ValueError(f"mask has shape {mask.shape} but the distance map has {distance.shape}")
+    return mask > mask_threshold
+
+
 def labels_from_distance(
     distance: NDArray[np.floating],
     mask: NDArray[np.generic] | None = None,
@@ -23,11 +34,14 @@ def labels_from_distance(
     h: float = 0.3,
     min_size_px: int = 0,
 ) -> NDArray[np.integer]:
-    """Split a distance map into objects.
+    """Split a distance map into objects: h-maxima markers, then watershed inside the mask.
 
-    Markers are the h-maxima of the distance map (maxima that rise at least ``h`` above every
-    path to a higher maximum: the reconstruction by dilation of ``distance − h`` under
-    ``distance``); each marker floods ``−distance`` by watershed, restricted to the foreground.
+    Markers are the h-maxima of the distance map (ISL pretraining paper, §2.3.2): the regional
+    maxima from which one must descend more than ``h`` to reach a higher pixel. Each marker
+    floods ``−distance`` (4-connected), restricted to the foreground. The result equals
+    :func:`labels_from_distance_skimage` (reconstruction-based ``h_maxima`` + ``watershed``) up to
+    ties between equal values, ≥ 10× faster: one sort of the foreground pixels and two passes of
+    a compiled union-find (:mod:`stainless.postprocessing._flood`).
 
     Parameters
     ----------
@@ -38,7 +52,7 @@ def labels_from_distance(
     mask_threshold : float
         Foreground where ``mask > mask_threshold``.
     h : float
-        Minimum contrast of a kept maximum (in distance units).
+        Minimum contrast of a kept maximum (in distance units), > 0.
     min_size_px : int
         Objects smaller than this are removed.
 
@@ -47,8 +61,47 @@ def labels_from_distance(
     (Y, X) uint16/uint32 ndarray
         Sequentially numbered instance labels.
     """
+    from stainless.postprocessing._flood import flood, significant_maxima
+
+    if h <= 0:
+        raise ValueError(f"h must be > 0, got {h}")
     distance = np.asarray(distance, dtype=np.float64)
-    foreground = distance > 0 if mask is None else np.asarray(mask) > mask_threshold
+    if distance.ndim != 2:
+        raise ValueError(f"distance map must be (Y, X), got shape {distance.shape}")
+    foreground = _foreground_of(distance, mask, mask_threshold)
+    if not foreground.any():
+        return clean_labels(np.zeros(distance.shape, dtype=np.int32))
+    floor = min(0.0, float(distance[foreground].min()))
+    values = np.where(foreground, distance, floor).ravel()
+    if h > values.max() - floor:  # no maximum is significant (as scikit-image's h_maxima)
+        return clean_labels(np.zeros(distance.shape, dtype=np.int32))
+    pixels = np.flatnonzero(foreground)
+    # float32 keys sort faster; a float32 tie between different float64 values only changes
+    # which of two nearly equal pixels is visited first
+    keys = -values[pixels].astype(np.float32)
+    order = pixels[np.argsort(keys, kind="stable")].astype(np.int64)
+    width = distance.shape[1]
+    keep = np.zeros(values.size, dtype=bool)
+    keep[order] = significant_maxima(values, order, width, floor, float(h))
+    markers, _ = ndi.label(keep.reshape(distance.shape))
+    labels = np.zeros(values.size, dtype=np.int32)
+    labels[order] = flood(values, order, width, markers.ravel()[order].astype(np.int32))
+    return clean_labels(labels.reshape(distance.shape), min_size_px=min_size_px)
+
+
+def labels_from_distance_skimage(
+    distance: NDArray[np.floating],
+    mask: NDArray[np.generic] | None = None,
+    *,
+    mask_threshold: float = 0.5,
+    h: float = 0.3,
+    min_size_px: int = 0,
+) -> NDArray[np.integer]:
+    """The reference pipeline: scikit-image ``h_maxima`` (morphological reconstruction) →
+    ``ndi.label`` → ``watershed`` inside the mask. Same parameters and result as
+    :func:`labels_from_distance`, which is much faster; kept for tests and benchmarks."""
+    distance = np.asarray(distance, dtype=np.float64)
+    foreground = _foreground_of(distance, mask, mask_threshold)
     markers, _ = ndi.label(h_maxima(np.where(foreground, distance, 0.0), h) > 0)
     labels = watershed(-distance, markers, mask=foreground)
     return clean_labels(labels, min_size_px=min_size_px)
@@ -99,3 +152,50 @@ def labels_from_hover(
         markers[small[markers]] = 0
     labels = watershed(-energy, markers, mask=mask)
     return clean_labels(labels, min_size_px=min_size_px)
+
+
+def labels_from_maps(
+    maps: NDArray[np.floating],
+    head: str,
+    thresholds: dict[str, float],
+) -> NDArray[np.integer]:
+    """Labels from a segmentation head's activated maps.
+
+    Parameters
+    ----------
+    maps : (K, Y, X) float ndarray
+        semantic: 1 foreground probability, or K class probabilities; distance: (distance,
+        mask probability); hover: (background, foreground probabilities, horizontal, vertical).
+    head : {"semantic", "distance", "hover"}
+    thresholds : dict
+        ``mask_threshold``, ``h``, ``border_threshold``, ``min_size_px``.
+
+    Returns
+    -------
+    (Y, X) ndarray
+        Instance labels; for a semantic head with more than two classes, the class map (uint8).
+    """
+    threshold = thresholds.get("mask_threshold", 0.5)
+    min_size_px = int(thresholds.get("min_size_px", 0))
+    if head == "semantic":
+        if maps.shape[0] > 1:
+            return np.argmax(maps, axis=0).astype(np.uint8)
+        components, _ = ndi.label(maps[0] > threshold)
+        return clean_labels(components, min_size_px=min_size_px)
+    if head == "distance":
+        return labels_from_distance(
+            maps[0],
+            maps[1],
+            mask_threshold=threshold,
+            h=thresholds.get("h", 0.3),
+            min_size_px=min_size_px,
+        )
+    if head == "hover":
+        return labels_from_hover(
+            maps[1],
+            maps[2:4],
+            threshold=threshold,
+            border_threshold=thresholds.get("border_threshold", 0.3),
+            min_size_px=min_size_px,
+        )
+    raise ValueError(f"unknown head '{head}'; expected semantic, distance or hover")

@@ -41,7 +41,16 @@ def relabel_sequential(labels: NDArray[np.integer]) -> NDArray[np.integer]:
 
     Returns uint16 when n < 65536, else uint32.
     """
-    ids = np.unique(labels)
+    flat = np.ravel(labels)
+    max_id = int(flat.max(initial=0))
+    if max_id <= (1 << 26):  # a lookup table: one pass, no sort
+        present = np.bincount(flat, minlength=max_id + 1) > 0
+        present[0] = False
+        n = int(present.sum())
+        table = np.cumsum(present).astype(np.uint16 if n < 65536 else np.uint32)
+        table[0] = 0
+        return table[labels]
+    ids = np.unique(flat)
     ids = ids[ids != 0]
     out = np.zeros(labels.shape, dtype=np.uint16 if ids.size < 65536 else np.uint32)
     inside = labels != 0
@@ -50,14 +59,38 @@ def relabel_sequential(labels: NDArray[np.integer]) -> NDArray[np.integer]:
 
 
 def fill_holes(labels: NDArray[np.integer]) -> NDArray[np.integer]:
-    """Fill background holes enclosed by a single object."""
+    """Fill background holes enclosed by a single object (a hole bordered by several objects is
+    left alone). ``(Y, X)`` in, same shape and dtype out; vectorised over all objects."""
+    background_ids, _ = ndi.label(labels == 0)
+    outside = np.unique(
+        np.concatenate(
+            [background_ids[0], background_ids[-1], background_ids[:, 0], background_ids[:, -1]]
+        )
+    )
+    enclosed = np.ones(int(background_ids.max()) + 1, dtype=bool)
+    enclosed[outside] = False
+    enclosed[0] = False
+    if not enclosed.any():
+        return labels
+    holes = enclosed[background_ids]
+    hole_ids = np.where(holes, background_ids, 0)
+    # pairs (hole, neighbouring object) over the 4-neighbourhood
+    pairs = []
+    for a, b in (
+        (np.s_[1:, :], np.s_[:-1, :]),
+        (np.s_[:-1, :], np.s_[1:, :]),
+        (np.s_[:, 1:], np.s_[:, :-1]),
+        (np.s_[:, :-1], np.s_[:, 1:]),
+    ):
+        touching = (hole_ids[a] > 0) & (labels[b] != 0)
+        pairs.append(np.stack([hole_ids[a][touching], labels[b][touching].astype(np.int64)]))
+    unique = np.unique(np.concatenate(pairs, axis=1), axis=1)
+    holes_seen, counts = np.unique(unique[0], return_counts=True)
+    single = holes_seen[counts == 1]
+    fill = np.zeros(int(hole_ids.max()) + 1, dtype=np.int64)
+    fill[unique[0][np.isin(unique[0], single)]] = unique[1][np.isin(unique[0], single)]
     out = labels.copy()
-    for index, box in enumerate(ndi.find_objects(labels), start=1):
-        if box is None:
-            continue
-        inside = labels[box] == index
-        filled = ndi.binary_fill_holes(inside)
-        out[box][filled & (labels[box] == 0)] = index
+    out[holes] = fill[hole_ids[holes]].astype(labels.dtype)
     return out
 
 

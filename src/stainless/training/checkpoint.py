@@ -22,12 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from stainless.config import TranslationConfig, dump_config
+from stainless.config import ModelConfig, SegmentationConfig, TranslationConfig, dump_config
 from stainless.data.normalize import TargetScale
-from stainless.models import build_translation_network
+from stainless.models import (
+    TransferNetwork,
+    build_segmentation_network,
+    build_translation_network,
+)
 
 WEIGHTS = "weights.safetensors"
 
@@ -55,11 +60,31 @@ def is_model_folder(folder: Path) -> bool:
     return (folder / WEIGHTS).is_file() and (folder / "model.json").is_file()
 
 
+@dataclass(frozen=True)
+class SegmentationModelInfo:
+    """What segmentation needs to know about a model (``model.json``).
+
+    ``thresholds``: post-processing settings (``mask_threshold``, ``h``, ``border_threshold``,
+    ``min_size_px``), tuned on validation images when asked. ``transfer``: for a network started
+    from a translation model, that model's ``model`` config, input planes, targets and the chosen
+    target, so the network can be rebuilt without the translation model's folder.
+    """
+
+    head: str
+    classes: int
+    in_channels: int
+    input_percentiles: tuple[float, float]
+    size_multiple: int
+    thresholds: dict[str, float]
+    transfer: dict[str, Any] | None = None
+    kind: str = "segmentation"
+
+
 def save_model_folder(
     folder: Path,
-    config: TranslationConfig,
+    config: BaseModel,
     network: nn.Module,
-    info: TranslationModelInfo,
+    info: TranslationModelInfo | SegmentationModelInfo,
     meta: dict[str, Any],
 ) -> Path:
     """Write a model folder atomically; replaces the model files of an existing folder (other
@@ -81,13 +106,18 @@ def save_model_folder(
     return folder
 
 
-def load_model_info(folder: Path) -> TranslationModelInfo:
-    """Read ``model.json`` of a model folder."""
+def _read_model_json(folder: Path, kind: str) -> dict[str, Any]:
     if not is_model_folder(folder):
         raise ValueError(f"'{folder}' is not a stainless model folder (no {WEIGHTS} + model.json)")
-    raw = json.loads((folder / "model.json").read_text())
-    if raw.get("kind") != "translation":
-        raise ValueError(f"model '{folder}' is a {raw.get('kind')} model, not a translation model")
+    raw: dict[str, Any] = json.loads((folder / "model.json").read_text())
+    if raw.get("kind") != kind:
+        raise ValueError(f"model '{folder}' is a {raw.get('kind')} model, not a {kind} model")
+    return raw
+
+
+def load_model_info(folder: Path) -> TranslationModelInfo:
+    """Read ``model.json`` of a translation model folder."""
+    raw = _read_model_json(folder, "translation")
     raw["input_percentiles"] = tuple(raw["input_percentiles"])
     raw["target_scales"] = {k: tuple(v) for k, v in raw["target_scales"].items()}
     return TranslationModelInfo(**raw)
@@ -111,3 +141,42 @@ def load_meta(folder: Path) -> dict[str, Any]:
     """``meta.json`` of a model folder (empty when absent)."""
     path = folder / "meta.json"
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def load_segmentation_info(folder: Path) -> SegmentationModelInfo:
+    """Read ``model.json`` of a segmentation model folder."""
+    raw = _read_model_json(folder, "segmentation")
+    raw["input_percentiles"] = tuple(raw["input_percentiles"])
+    return SegmentationModelInfo(**raw)
+
+
+def build_transfer_network(
+    transfer: dict[str, Any], head: str, classes: int, alpha: float
+) -> TransferNetwork:
+    """A :class:`TransferNetwork` around an (untrained) translation network described by
+    ``transfer`` (see :class:`SegmentationModelInfo`)."""
+    body = build_translation_network(
+        ModelConfig.model_validate(transfer["model"]),
+        transfer["in_channels"],
+        len(transfer["target_names"]),
+    )
+    return TransferNetwork(body, transfer["target_index"], head, classes, alpha)
+
+
+def load_segmentation_network(folder: Path) -> tuple[nn.Module, SegmentationModelInfo]:
+    """Rebuild a segmentation network from its folder and load its weights (no pickle).
+
+    Returns the network in eval mode on the CPU and its :class:`SegmentationModelInfo`.
+    """
+    info = load_segmentation_info(folder)
+    config = SegmentationConfig.model_validate(yaml.safe_load((folder / "config.yaml").read_text()))
+    network: nn.Module
+    if info.transfer is not None:
+        network = build_transfer_network(
+            info.transfer, info.head, info.classes, config.model.shifted_sigmoid_alpha
+        )
+    else:
+        network = build_segmentation_network(config.model, info.in_channels)
+    network.load_state_dict(load_file(str(folder / WEIGHTS)))
+    network.eval()
+    return network, info

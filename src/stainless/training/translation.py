@@ -9,17 +9,13 @@ present in the data, in ``<output>/<modality>/``, indexed by ``<output>/separate
 from __future__ import annotations
 
 import json
-import logging
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
 from stainless.config import SampleConfig, TranslationConfig
@@ -34,19 +30,9 @@ from stainless.data.translation import (
 )
 from stainless.inference.predictor import SEPARATE_INDEX
 from stainless.provenance import run_metadata
+from stainless.training._fit import check_resumable, fit, torch_threads, trained_batches
 from stainless.training.checkpoint import TranslationModelInfo, is_model_folder, save_model_folder
-from stainless.training.device import lightning_device, lightning_precision
 from stainless.training.module import Pix2PixModule, RegressionModule, TranslationModule
-
-
-class _NewCropsEachEpoch(Callback):
-    """Tells the crop dataset which epoch it is serving (see ``TrainingCrops.set_epoch``)."""
-
-    def __init__(self, crops: TrainingCrops) -> None:
-        self.crops = crops
-
-    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.crops.set_epoch(trainer.current_epoch)
 
 
 def _mean_scales(
@@ -70,10 +56,7 @@ def _check_output(config: TranslationConfig, resume: bool, overwrite: bool) -> N
         raise FileExistsError(
             f"model folder '{output}' exists; pass --overwrite to replace it or --resume"
         )
-    if resume and not (output / "checkpoints" / "last.ckpt").is_file():
-        raise FileNotFoundError(
-            f"--resume: no checkpoint at '{output / 'checkpoints' / 'last.ckpt'}'"
-        )
+    check_resumable(output, resume)
 
 
 def train_translation(
@@ -157,48 +140,9 @@ def _train_one(
         else None
     )
     module = _build_module(config, in_channels, target_names)
-    steps_per_epoch = max(len(loader), 1)
-    # Lightning's start-up banners (GPU/TPU availability, tips) are noise for our users.
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    checkpoints = config.output / "checkpoints"
-    if not resume:  # a fresh run must not leave an older run's checkpoints to be resumed later
-        for stale in checkpoints.glob("*.ckpt"):
-            stale.unlink()
-    # save_top_k=1 with no monitor keeps the latest epoch (save_top_k=0 saves only at the end).
-    checkpoint = ModelCheckpoint(
-        dirpath=checkpoints, save_last=True, save_top_k=1, enable_version_counter=False
+    trainer = fit(
+        module, loader, val_loader, config.output, config.training, resume=resume, progress=progress
     )
-    accelerator = lightning_device(config.training.device)
-    trainer = pl.Trainer(
-        max_epochs=config.training.epochs,
-        accelerator=accelerator,
-        devices=config.training.devices,
-        precision=lightning_precision(config.training.precision, accelerator),
-        default_root_dir=config.output,
-        logger=CSVLogger(config.output, name="logs"),
-        callbacks=[checkpoint, _NewCropsEachEpoch(crops)],
-        val_check_interval=min(config.training.val_every_n_steps, steps_per_epoch)
-        if val_loader
-        else None,
-        limit_val_batches=None if val_loader else 0,
-        enable_progress_bar=progress,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        log_every_n_steps=min(10, steps_per_epoch),
-    )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-        warnings.filterwarnings("ignore", message=".*Checkpoint directory .* is not empty.*")
-        warnings.filterwarnings(
-            "ignore", message=".*`validation_step` but have no `val_dataloader`.*"
-        )
-        trainer.fit(
-            module,
-            loader,
-            val_loader,
-            ckpt_path=str(config.output / "checkpoints" / "last.ckpt") if resume else None,
-        )
     info = TranslationModelInfo(
         target_names=target_names,
         in_channels=in_channels,
@@ -234,8 +178,8 @@ def _training_meta(
             "validation": [{"name": s.label, "region": s.region} for s in config.data.validation],
         },
         training_seconds=round(seconds, 1),
-        batches=int(trainer.fit_loop.epoch_loop.total_batch_idx) + 1,
+        batches=trained_batches(trainer),
         epochs=int(trainer.current_epoch),
         validation=module.validation_scores,
-        torch_threads=torch.get_num_threads(),
+        torch_threads=torch_threads(),
     )

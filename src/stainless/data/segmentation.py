@@ -1,0 +1,337 @@
+"""Annotated images for segmentation: loading, class-balanced augmented crops, targets per head.
+
+Images are read once and kept as normalised float32 planes with their integer labels. Each crop
+is cut from the labels *before* any target is computed, with a margin around it, so that flips,
+quarter turns, arbitrary rotations and zooms move the objects and the distance / HoVer maps are
+then computed on the moved objects (a HoVer map cannot simply be rotated: its two channels are
+coordinates). Objects cut by the crop edge keep their shape inside the margin.
+
+Patch centres are class-balanced (bright-field nucleus/cytoplasm paper): a class is drawn
+uniformly among those present in the image, then a pixel of that class.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from scipy import ndimage as ndi
+from torch.utils.data import Dataset
+
+from stainless.config import AugmentConfig, SegmentationDataConfig, SegmentationSampleConfig
+from stainless.data.normalize import normalize_planes
+from stainless.data.targets import (
+    distance_target,
+    foreground_target,
+    hover_target,
+    three_class_target,
+)
+from stainless.data.translation import read_input_planes
+from stainless.io import read_labels
+
+MARGIN_PX = 24
+"""Extra border around each crop on which targets are computed, then discarded."""
+
+
+@dataclass(frozen=True)
+class LoadedSegmentationSample:
+    """One annotated image in network units.
+
+    Attributes
+    ----------
+    name : str
+    inputs : (C, Y, X) float32 ndarray
+        Percentile-normalised planes.
+    labels : (Y, X) int32 ndarray
+        Instance labels of the objects (nuclei for a 3-class model).
+    cells : (Y, X) int32 ndarray or None
+        Cell instance labels (3-class models only).
+    """
+
+    name: str
+    inputs: NDArray[np.float32]
+    labels: NDArray[np.int32]
+    cells: NDArray[np.int32] | None
+
+    def classes(self) -> NDArray[np.uint8]:
+        """Per-pixel class used for balanced sampling: 0/1, or 0/1/2 with cells."""
+        if self.cells is not None:
+            return three_class_target(self.labels, self.cells)
+        return (self.labels > 0).astype(np.uint8)
+
+
+def _region(array: NDArray[np.generic], sample: SegmentationSampleConfig) -> NDArray[np.generic]:
+    if sample.region is None:
+        return array
+    y0, x0, y1, x1 = sample.region
+    if y1 > array.shape[-2] or x1 > array.shape[-1]:
+        raise ValueError(
+            f"sample '{sample.label}': region {sample.region} exceeds the image size "
+            f"{array.shape[-2:]}"
+        )
+    return array[..., y0:y1, x0:x1]
+
+
+def _read_instance_labels(path: Path, shape: tuple[int, ...], sample: SegmentationSampleConfig):  # type: ignore[no-untyped-def]
+    labels = _region(read_labels(path).array, sample)
+    if labels.ndim != 2:
+        raise ValueError(f"labels '{path}' have shape {labels.shape}; expected (Y, X)")
+    if labels.shape != shape:
+        raise ValueError(
+            f"labels '{path}' have shape {labels.shape} but the inputs of sample "
+            f"'{sample.label}' have {shape}"
+        )
+    if int(labels.max(initial=0)) > np.iinfo(np.int32).max:
+        raise ValueError(f"labels '{path}' have ids beyond the int32 range")
+    return labels.astype(np.int32)
+
+
+def load_segmentation_sample(
+    sample: SegmentationSampleConfig, input_percentiles: tuple[float, float]
+) -> LoadedSegmentationSample:
+    """Read, restrict to the region and normalise one sample."""
+    planes, _ = read_input_planes(sample.inputs)
+    inputs = normalize_planes(_region(planes, sample), *input_percentiles)
+    shape = inputs.shape[1:]
+    labels = _read_instance_labels(sample.labels, shape, sample)
+    cells = _read_instance_labels(sample.cells, shape, sample) if sample.cells else None
+    return LoadedSegmentationSample(sample.label, inputs, labels, cells)
+
+
+def samples_from_segmentation_manifest(
+    path: Path, split: str | None
+) -> list[SegmentationSampleConfig]:
+    """Rows of a CSV (``input*``, ``labels``, optional ``cells``, ``name``, ``split``) whose
+    ``split`` equals ``split`` (all rows when ``split`` is None). Paths are relative to the CSV."""
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    header = list(rows[0].keys()) if rows else []
+    input_columns = [c for c in header if c.startswith("input")]
+    if not input_columns or "labels" not in header:
+        raise ValueError(f"manifest '{path}' needs input and labels columns (columns: {header})")
+
+    def resolve(value: str) -> Path:
+        file = Path(value.strip())
+        return file if file.is_absolute() else path.parent / file
+
+    samples = []
+    for row in rows:
+        if split is not None and (row.get("split") or "").strip() != split:
+            continue
+        cells = (row.get("cells") or "").strip()
+        samples.append(
+            SegmentationSampleConfig(
+                name=(row.get("name") or "").strip() or None,
+                inputs=[resolve(row[c]) for c in input_columns],
+                labels=resolve(row["labels"]),
+                cells=resolve(cells) if cells else None,
+            )
+        )
+    return samples
+
+
+def training_and_validation_samples(
+    data: SegmentationDataConfig,
+) -> tuple[list[SegmentationSampleConfig], list[SegmentationSampleConfig]]:
+    """The configured training samples (first ``max_images``) and validation samples."""
+    training = list(data.samples)
+    validation = list(data.validation)
+    if data.manifest is not None:
+        training += samples_from_segmentation_manifest(data.manifest, data.split)
+        if data.validation_split:
+            validation += samples_from_segmentation_manifest(data.manifest, data.validation_split)
+    if not training:
+        raise ValueError(f"no training sample (manifest split '{data.split}' is empty?)")
+    if data.max_images is not None:
+        training = training[: data.max_images]
+    return training, validation
+
+
+def make_target(
+    head: str, labels: NDArray[np.integer], cells: NDArray[np.integer] | None
+) -> NDArray[np.float32]:
+    """The training target of a head, ``(T, Y, X)`` float32.
+
+    semantic: foreground ``(1, Y, X)``, or with ``cells`` the class index ``(1, Y, X)``;
+    distance: (distance, foreground); hover: (foreground, horizontal, vertical).
+    """
+    if head == "semantic":
+        if cells is not None:
+            return three_class_target(labels, cells)[None].astype(np.float32)
+        return foreground_target(labels)[None]
+    if head == "distance":
+        return np.stack([distance_target(labels), foreground_target(labels)])
+    if head == "hover":
+        return np.concatenate([foreground_target(labels)[None], hover_target(labels)])
+    raise ValueError(f"unknown head '{head}'; expected semantic, distance or hover")
+
+
+def _sample_grid(
+    centre: tuple[float, float], size: int, angle: float, zoom: float, flip: bool
+) -> NDArray[np.float64]:
+    """Source coordinates ``(2, size, size)`` of an output patch centred on ``centre``."""
+    offsets = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
+    oy, ox = np.meshgrid(offsets, offsets, indexing="ij")
+    if flip:
+        ox = -ox
+    cos, sin = np.cos(angle) / zoom, np.sin(angle) / zoom
+    return np.stack([centre[0] + cos * oy - sin * ox, centre[1] + sin * oy + cos * ox])
+
+
+def _window(array: NDArray[np.generic], top: int, left: int, size: int, mode: str):  # type: ignore[no-untyped-def]
+    """``array[..., top:top+size, left:left+size]``, padded (``reflect`` or zeros) where the
+    window leaves the image; only the window is copied."""
+    height, width = array.shape[-2:]
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + size, height), min(left + size, width)
+    inside = array[..., y0:y1, x0:x1]
+    pad = [(0, 0)] * (array.ndim - 2) + [(y0 - top, top + size - y1), (x0 - left, left + size - x1)]
+    if not any(before or after for before, after in pad):
+        return np.ascontiguousarray(inside)
+    return np.pad(inside, pad, mode=mode)  # type: ignore[call-overload]
+
+
+def _cut(
+    sample: LoadedSegmentationSample,
+    centre: tuple[int, int],
+    size: int,
+    rng: np.random.Generator,
+    augment: AugmentConfig,
+) -> tuple[NDArray[np.float32], NDArray[np.int32], NDArray[np.int32] | None]:
+    """Input planes and labels of a ``size``² patch around ``centre``, geometrically augmented."""
+    angle = float(rng.uniform(0, 2 * np.pi)) if augment.rotation else 0.0
+    zoom = float(rng.uniform(*augment.scaling)) if augment.scaling else 1.0
+    flip = bool(rng.integers(2)) if augment.flips else False
+    if angle == 0.0 and zoom == 1.0:
+        top, left = centre[0] - size // 2, centre[1] - size // 2
+        patch = _window(sample.inputs, top, left, size, "reflect")
+        labels = _window(sample.labels, top, left, size, "constant")
+        cells = (
+            _window(sample.cells, top, left, size, "constant") if sample.cells is not None else None
+        )
+        if flip:
+            patch, labels = patch[:, :, ::-1], labels[:, ::-1]
+            cells = cells[:, ::-1] if cells is not None else None
+    else:
+        grid = _sample_grid((float(centre[0]), float(centre[1])), size, angle, zoom, flip)
+        patch = np.stack(
+            [ndi.map_coordinates(p, grid, order=1, mode="mirror") for p in sample.inputs]
+        ).astype(np.float32)
+        labels = ndi.map_coordinates(sample.labels, grid, order=0, mode="constant")
+        cells = (
+            ndi.map_coordinates(sample.cells, grid, order=0, mode="constant")
+            if sample.cells is not None
+            else None
+        )
+    if augment.rot90:
+        k = int(rng.integers(4))
+        patch, labels = np.rot90(patch, k, axes=(1, 2)), np.rot90(labels, k)
+        cells = np.rot90(cells, k) if cells is not None else None
+    return np.ascontiguousarray(patch), np.ascontiguousarray(labels), cells
+
+
+def _jitter_intensity(patch: NDArray[np.float32], rng: np.random.Generator) -> NDArray[np.float32]:
+    """Random contrast (×0.75–1.25 about 0.5), brightness (±0.1) and Gaussian noise (σ ≤ 0.03)."""
+    contrast = rng.uniform(0.75, 1.25)
+    brightness = rng.uniform(-0.1, 0.1)
+    noise = rng.normal(0.0, rng.uniform(0.0, 0.03), size=patch.shape)
+    return ((patch - 0.5) * contrast + 0.5 + brightness + noise).astype(np.float32)
+
+
+class SegmentationCrops(Dataset[dict[str, torch.Tensor]]):
+    """Random class-balanced, augmented crops with their head's target.
+
+    Crop ``i`` of epoch ``e`` depends only on (seed, e, i): reproducible, resumable, and distinct
+    on each data-parallel rank.
+
+    Parameters
+    ----------
+    samples : list of LoadedSegmentationSample
+    head : str
+        ``semantic``, ``distance`` or ``hover``.
+    data : SegmentationDataConfig
+    seed : int
+    """
+
+    def __init__(
+        self,
+        samples: list[LoadedSegmentationSample],
+        head: str,
+        data: SegmentationDataConfig,
+        seed: int = 0,
+    ) -> None:
+        if not samples:
+            raise ValueError("no training sample")
+        self.samples = samples
+        self.head = head
+        self.data = data
+        self.seed = seed
+        self.epoch = 0
+        self.class_pixels = [self._pixels_by_class(s) for s in samples]
+
+    @staticmethod
+    def _pixels_by_class(sample: LoadedSegmentationSample) -> list[NDArray[np.intp]]:
+        classes = sample.classes().ravel()
+        order = np.argsort(classes, kind="stable")
+        bounds = np.searchsorted(classes[order], np.arange(int(classes.max()) + 2))
+        return [order[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+
+    def __len__(self) -> int:
+        return self.data.crops_per_epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        """Serve the crops of ``epoch``."""
+        self.epoch = epoch
+
+    def _centre(self, index: int, rng: np.random.Generator) -> tuple[int, int]:
+        sample = self.samples[index]
+        height, width = sample.labels.shape
+        if self.data.class_balanced:
+            pixels = self.class_pixels[index]
+            chosen = pixels[int(rng.integers(len(pixels)))]
+            flat = int(chosen[int(rng.integers(chosen.size))])
+            return flat // width, flat % width
+        return int(rng.integers(height)), int(rng.integers(width))
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng((self.seed, self.epoch, index))
+        which = int(rng.integers(len(self.samples)))
+        sample = self.samples[which]
+        size = self.data.crop_size + 2 * MARGIN_PX
+        patch, labels, cells = _cut(sample, self._centre(which, rng), size, rng, self.data.augment)
+        target = make_target(self.head, labels, cells)
+        inner = (slice(None), slice(MARGIN_PX, -MARGIN_PX), slice(MARGIN_PX, -MARGIN_PX))
+        patch = patch[inner]
+        if self.data.augment.intensity:
+            patch = _jitter_intensity(patch, rng)
+        return {
+            "input": torch.from_numpy(np.ascontiguousarray(patch)),
+            "target": torch.from_numpy(np.ascontiguousarray(target[inner])),
+        }
+
+
+def segmentation_validation_crops(
+    samples: list[LoadedSegmentationSample], head: str, crop_size: int, max_crops: int = 32
+) -> list[dict[str, torch.Tensor]]:
+    """Fixed crops (the top-left ``crop_size``² of each image, padded when smaller), at most
+    ``max_crops``, with targets computed on the whole image."""
+    crops = []
+    for sample in samples[:max_crops]:
+        target = make_target(head, sample.labels, sample.cells)
+        pad_y = max(crop_size - sample.labels.shape[0], 0)
+        pad_x = max(crop_size - sample.labels.shape[1], 0)
+        pad = ((0, 0), (0, pad_y), (0, pad_x))
+        inputs = np.pad(sample.inputs, pad, mode="reflect")[:, :crop_size, :crop_size]
+        target = np.pad(target, pad)[:, :crop_size, :crop_size]
+        crops.append(
+            {
+                "input": torch.from_numpy(np.ascontiguousarray(inputs)),
+                "target": torch.from_numpy(np.ascontiguousarray(target)),
+            }
+        )
+    return crops

@@ -1,0 +1,125 @@
+"""Lightning module for segmentation: the head's loss, validation, freezing schedule, optimiser."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from torch import nn
+
+from stainless.config import SegmentationConfig
+from stainless.losses import distance_mask_terms, hover_loss, semantic_loss
+
+Batch = dict[str, torch.Tensor]
+
+
+class SegmentationModule(pl.LightningModule):
+    """Trains a segmentation network (backbone + head, or a translation body + adapter).
+
+    Losses: semantic → CE / Dice / Jaccard / CE + Dice; distance → MSE(distance) + α ·
+    BCE(mask), α = the first batch's MSE / BCE unless configured (ISL pretraining paper, eq. 2;
+    kept in the checkpoint so a resumed run uses the same α); hover → HoVer-Net loss.
+
+    Parameters
+    ----------
+    config : SegmentationConfig
+    network : nn.Module
+    frozen_body : nn.Module, optional
+        Parameters kept frozen for ``training.freeze_epochs`` epochs (the translation body).
+    class_weights : (K,) tensor, optional
+    """
+
+    distance_alpha: torch.Tensor
+    class_weights: torch.Tensor
+
+    def __init__(
+        self,
+        config: SegmentationConfig,
+        network: nn.Module,
+        frozen_body: nn.Module | None = None,
+        class_weights: torch.Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.network = network
+        self.frozen_body = frozen_body
+        self.head = config.model.head
+        alpha = config.training.distance_alpha
+        self.register_buffer(
+            "distance_alpha", torch.tensor(float("nan") if alpha is None else alpha)
+        )
+        self.register_buffer(
+            "class_weights", class_weights if class_weights is not None else torch.ones(0)
+        )
+        self.validation_scores: dict[str, float] = {}
+        self._validation_values: dict[str, list[float]] = defaultdict(list)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) normalised planes → (N, head maps, H, W) raw maps."""
+        return self.network(x)
+
+    def loss(self, maps: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The head's loss of raw ``maps`` against ``target`` (see the class docstring)."""
+        maps = maps.float()
+        if self.head == "semantic":
+            weights = self.class_weights if self.class_weights.numel() else None
+            return semantic_loss(maps, target, self.config.training.semantic_loss, weights)
+        if self.head == "distance":
+            mse, bce = distance_mask_terms(maps, target)
+            if torch.isnan(self.distance_alpha):
+                self.distance_alpha.fill_(float((mse / bce.clamp(min=1e-8)).detach()))
+            return mse + self.distance_alpha * bce
+        return hover_loss(maps, target)
+
+    def training_step(self, batch: Batch, batch_index: int) -> torch.Tensor:
+        loss = self.loss(self(batch["input"]), batch["target"])
+        self.log("loss", loss, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch: Batch, batch_index: int) -> None:
+        maps = self(batch["input"]).float()
+        target = batch["target"]
+        self._validation_values["loss"].append(float(self.loss(maps, target)))
+        if self.head == "semantic" and maps.shape[1] > 1:
+            predicted = maps.argmax(dim=1) > 0
+            truth = target[:, 0] > 0
+        elif self.head == "hover":
+            predicted, truth = maps[:, 1] > maps[:, 0], target[:, 0] > 0.5
+        else:
+            channel = 0 if self.head == "semantic" else 1
+            predicted, truth = maps[:, channel] > 0, target[:, channel] > 0.5
+        overlap = float((predicted & truth).sum())
+        total = float(predicted.sum() + truth.sum())
+        self._validation_values["dice_fg"].append(2 * overlap / total if total else 1.0)
+
+    def on_validation_epoch_end(self) -> None:
+        scores = {key: float(np.mean(values)) for key, values in self._validation_values.items()}
+        self._validation_values.clear()
+        if scores:
+            self.validation_scores = scores
+            for key, value in scores.items():
+                self.log(f"val/{key}", value, prog_bar=key == "dice_fg")
+
+    def on_train_epoch_start(self) -> None:
+        if self.frozen_body is not None:
+            trainable = self.current_epoch >= self.config.training.freeze_epochs
+            for parameter in self.frozen_body.parameters():
+                parameter.requires_grad_(trainable)
+
+    def configure_optimizers(self) -> Any:
+        training = self.config.training
+        optimizer = torch.optim.Adam(
+            self.network.parameters(),
+            lr=training.learning_rate,
+            weight_decay=training.weight_decay,
+        )
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=training.epochs, eta_min=training.learning_rate * 0.05
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
+        }

@@ -1,0 +1,1 @@
+"""Figures: label outlines drawn over images."""

@@ -42,7 +42,7 @@ from stainless.postprocessing.instances import labels_from_distance, labels_from
 from stainless.provenance import run_metadata
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_matching import MASKS, SIZE, best_time, resize_nearest  # noqa: E402
+from bench_matching import MASKS, SIZE, best_time, resize_nearest
 
 HERE = Path(__file__).resolve().parent
 H = 0.3
@@ -93,7 +93,8 @@ def main() -> int:
     print(f"best of {args.repeats}:")
     print(f"  scikit-image pipeline     {reference_s * 1e3:8.1f} ms")
     print(
-        f"    (h_maxima alone {h_maxima_s * 1e3:.1f} ms, watershed alone {watershed_s * 1e3:.1f} ms)"
+        f"    (h_maxima alone {h_maxima_s * 1e3:.1f} ms, "
+        f"watershed alone {watershed_s * 1e3:.1f} ms)"
     )
     print(f"  stainless labels_from_distance {stainless_s * 1e3:8.1f} ms")
     result = {

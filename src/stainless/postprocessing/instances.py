@@ -20,10 +20,12 @@ def _foreground_of(
 ) -> NDArray[np.bool_]:
     if mask is None:
         return np.asarray(distance > 0)
-    mask = np.asarray(mask)
-    if mask.shape != distance.shape:
-        raise ValueError(f"mask has shape {mask.shape} but the distance map has {distance.shape}")
-    return mask > mask_threshold
+    probability = np.asarray(mask, dtype=np.float64)
+    if probability.shape != distance.shape:
+        raise ValueError(
+            f"mask has shape {probability.shape} but the distance map has {distance.shape}"
+        )
+    return probability > mask_threshold
 
 
 def labels_from_distance(

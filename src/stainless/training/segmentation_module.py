@@ -28,7 +28,8 @@ class SegmentationModule(pl.LightningModule):
     config : SegmentationConfig
     network : nn.Module
     frozen_body : nn.Module, optional
-        Parameters kept frozen for ``training.freeze_epochs`` epochs (the translation body).
+        Parameters kept frozen for ``training.freeze_epochs`` epochs (the translation body);
+        ignored when the rest of the network has no weights (the shifted-sigmoid head).
     class_weights : (K,) tensor, optional
     """
 
@@ -45,7 +46,10 @@ class SegmentationModule(pl.LightningModule):
         super().__init__()
         self.config = config
         self.network = network
-        self.frozen_body = frozen_body
+        body_ids = {id(p) for p in frozen_body.parameters()} if frozen_body is not None else set()
+        # a shifted-sigmoid head has no weights of its own: freezing the body would train nothing
+        has_head_weights = any(id(p) not in body_ids for p in network.parameters())
+        self.frozen_body = frozen_body if has_head_weights else None
         self.head = config.model.head
         alpha = config.training.distance_alpha
         self.register_buffer(

@@ -1,0 +1,295 @@
+"""train segmentation → model folder → segment, transfer from a translation model, tuning,
+few-shot experiment, and the one-line errors of the segmentation commands."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from stainless.cli.main import main
+from stainless.config import load_segmentation_config
+from stainless.data.synthetic import make_synthetic_sample
+from stainless.inference.segmenter import SegmentationPredictor
+from stainless.io import read_labels, write_image
+from stainless.training.segmentation import train_segmentation
+from tests.training.conftest import translation_config, write_synthetic_pairs
+
+
+def write_segmentation_data(folder: Path, seeds: list[int], size: int = 64) -> None:
+    """``img<seed>.tif`` (nuclear stain), ``nuc<seed>.tif`` and ``cell<seed>.tif`` labels."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for seed in seeds:
+        sample = make_synthetic_sample((size, size), cell_radius_px=7, seed=seed)
+        write_image(
+            folder / f"img{seed}.tif", (sample.nuclear_stain * 60000).astype(np.uint16), axes="YX"
+        )
+        write_image(folder / f"nuc{seed}.tif", sample.nucleus_labels, axes="YX")
+        write_image(folder / f"cell{seed}.tif", sample.cell_labels, axes="YX")
+
+
+def segmentation_config(**model: Any) -> dict[str, Any]:
+    def sample(seed: int) -> dict[str, Any]:
+        return {
+            "inputs": [f"img{seed}.tif"],
+            "labels": f"nuc{seed}.tif",
+            "cells": f"cell{seed}.tif",
+        }
+
+    return {
+        "seed": 0,
+        "output": "seg",
+        "data": {
+            "samples": [sample(0), sample(1)],
+            "validation": [sample(2)],
+            "crop_size": 32,
+            "batch_size": 4,
+            "crops_per_epoch": 16,
+            "augment": {"rotation": True, "scaling": [0.8, 1.25], "intensity": True},
+        },
+        "model": {"architecture": "unet", "width": 8, "depth": 2, "head": "distance", **model},
+        "training": {"epochs": 2, "learning_rate": 0.01, "val_every_n_steps": 2},
+        "postprocess": {"tune_on": "val", "min_size_px": 5},
+    }
+
+
+@pytest.fixture
+def seg_folder(tmp_path: Path) -> Path:
+    write_segmentation_data(tmp_path, [0, 1, 2])
+    return tmp_path
+
+
+def write_config(folder: Path, config: dict[str, Any], name: str = "seg.yaml") -> Path:
+    path = folder / name
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("architecture", "head", "classes"),
+    [
+        ("unet", "distance", 2),
+        ("unet", "hover", 2),
+        ("tiramisu", "semantic", 3),
+        ("deeplabv3plus", "semantic", 2),
+    ],
+)
+def test_train_save_segment(seg_folder: Path, architecture: str, head: str, classes: int) -> None:
+    config = segmentation_config(architecture=architecture, head=head, classes=classes)
+    config["data"]["crop_size"] = 32
+    if classes == 3:
+        config["postprocess"]["tune_on"] = None
+        config["training"]["class_weights"] = "balanced"
+    path = write_config(seg_folder, config)
+    assert main(["train", "segmentation", "--config", str(path), "--no-progress"]) == 0
+    model = seg_folder / "seg"
+    info = json.loads((model / "model.json").read_text())
+    meta = json.loads((model / "meta.json").read_text())
+    assert info["kind"] == "segmentation" and info["head"] == head
+    assert meta["seed"] == 0 and meta["data"]["training"] == ["img0.tif", "img1.tif"]
+    if classes == 2:
+        assert meta["tuning"]["on"] == "val"  # thresholds tuned and stored
+        assert info["thresholds"]["mask_threshold"] == meta["tuning"]["mask_threshold"]
+    out = seg_folder / "out"
+    args = ["segment", "--model", str(model), "--input", str(seg_folder / "img2.tif")]
+    assert main([*args, "--output", str(out), "--outlines"]) == 0
+    labels = read_labels(out / "img2_labels.tif").array
+    assert labels.shape == (64, 64) and labels.dtype == np.uint16
+    assert (out / "img2_outlines.png").is_file()
+    # same output as the Python API with the stored thresholds
+    predictor = SegmentationPredictor.load(model, device="cpu")
+    from stainless.io import read_image
+
+    planes = read_image(seg_folder / "img2.tif").array[None]
+    np.testing.assert_array_equal(predictor.segment(planes), labels)
+
+
+def test_resume_and_no_silent_overwrite(seg_folder: Path) -> None:
+    path = write_config(seg_folder, segmentation_config())
+    config = load_segmentation_config(path)
+    train_segmentation(config, progress=False)
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        train_segmentation(config, progress=False)
+    longer = load_segmentation_config(path, **{"training.epochs": 3})
+    train_segmentation(longer, resume=True, progress=False)
+    meta = json.loads((seg_folder / "seg" / "meta.json").read_text())
+    assert meta["epochs"] == 3 and meta["batches"] == 12  # 2 epochs restored + 1 more
+
+
+@pytest.fixture
+def translation_model(tmp_path: Path) -> Path:
+    """A tiny phase → DAPI/membrane translation model trained on synthetic data."""
+    write_synthetic_pairs(tmp_path, [0, 1, 2], size=64)
+    config = translation_config(tmp_path)
+    config["data"]["crop_size"] = 32
+    config["output"] = "translation"
+    path = write_config(tmp_path, config, "translation.yaml")
+    assert main(["train", "translation", "--config", str(path), "--no-progress"]) == 0
+    return tmp_path / "translation"
+
+
+@pytest.mark.parametrize("head", ["semantic", "distance"])
+def test_transfer_from_a_translation_model(
+    tmp_path: Path, translation_model: Path, head: str
+) -> None:
+    for seed in (0, 1, 2):  # phase-like inputs: the translation model's input modality
+        sample = make_synthetic_sample((64, 64), cell_radius_px=8, seed=seed)
+        write_image(
+            tmp_path / f"img{seed}.tif", (sample.label_free * 60000).astype(np.uint16), axes="YX"
+        )
+        write_image(tmp_path / f"nuc{seed}.tif", sample.nucleus_labels, axes="YX")
+        write_image(tmp_path / f"cell{seed}.tif", sample.cell_labels, axes="YX")
+    config = segmentation_config(head=head, init_target="dapi")
+    config["training"]["freeze_epochs"] = 1
+    path = write_config(tmp_path, config)
+    args = ["train", "segmentation", "--config", str(path), "--init", str(translation_model)]
+    assert main([*args, "--max-images", "1", "--no-progress"]) == 0
+    info = json.loads((tmp_path / "seg" / "model.json").read_text())
+    assert info["transfer"]["target_names"] == ["dapi", "membrane"]
+    assert info["transfer"]["target_index"] == 0
+    meta = json.loads((tmp_path / "seg" / "meta.json").read_text())
+    assert meta["data"]["training"] == ["img0.tif"]  # --max-images 1
+    # the segmentation folder alone rebuilds the network (the translation folder is not needed)
+    import shutil
+
+    shutil.rmtree(translation_model)
+    predictor = SegmentationPredictor.load(tmp_path / "seg", device="cpu")
+    assert predictor.segment(np.ones((1, 64, 64), np.float32) * 100).shape == (64, 64)
+
+
+def test_frozen_body_does_not_change_during_freeze_epochs(
+    tmp_path: Path, translation_model: Path
+) -> None:
+    from safetensors.torch import load_file
+
+    write_segmentation_data(tmp_path, [0, 1, 2])
+    config = segmentation_config(head="distance", init_target="membrane")
+    config["training"]["freeze_epochs"] = 5  # longer than the training: body stays as loaded
+    config["postprocess"]["tune_on"] = None
+    path = write_config(tmp_path, config)
+    assert (
+        main(
+            [
+                "train",
+                "segmentation",
+                "--config",
+                str(path),
+                "--init",
+                str(translation_model),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    before = load_file(str(translation_model / "weights.safetensors"))
+    after = load_file(str(tmp_path / "seg" / "weights.safetensors"))
+    body = {k.removeprefix("body."): v for k, v in after.items() if k.startswith("body.")}
+    assert body.keys() == before.keys()
+    assert all(np.array_equal(body[k].numpy(), before[k].numpy()) for k in before)
+    adapter = [k for k in after if k.startswith("adapter.")]
+    assert adapter  # the new Conv-BN-ReLU head exists and was trained
+
+
+def test_fewshot_experiment_writes_rows_resumes_and_plots(seg_folder: Path) -> None:
+    config = segmentation_config()
+    config["data"]["validation"] = []
+    config["postprocess"]["tune_on"] = None
+    config["training"]["epochs"] = 1
+    write_config(seg_folder, config)
+    experiment = {
+        "csv": "fewshot.csv",
+        "runs": "runs",
+        "tasks": {"nuclei": "seg.yaml"},
+        "inits": {"random": None},
+        "k": [1, "all"],
+        "seeds": [0, 1],
+        "test": [{"inputs": ["img2.tif"], "labels": "nuc2.tif"}],
+    }
+    path = write_config(seg_folder, experiment, "fewshot.yaml")
+    assert main(["experiment", "fewshot", "--config", str(path)]) == 0
+    with (seg_folder / "fewshot.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["k"], r["seed"]) for r in rows] == [
+        ("1", "0"),
+        ("1", "1"),
+        ("all", "0"),
+        ("all", "1"),
+    ]
+    assert all(0 <= float(r["iou"]) <= 1 and float(r["training_seconds"]) > 0 for r in rows)
+    assert (seg_folder / "fewshot.png").stat().st_size > 1000
+    assert not (seg_folder / "runs" / "nuclei_k1_random_s0").exists()  # models not kept
+    assert main(["experiment", "fewshot", "--config", str(path)]) == 0  # resume: nothing to redo
+    with (seg_folder / "fewshot.csv").open() as handle:
+        assert len(list(csv.DictReader(handle))) == 4
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"model": {"init": "nowhere"}}, "nowhere' does not exist"),
+        ({"data": {"samples": [{"inputs": ["img0.tif"], "labels": "missing.tif"}]}}, "missing.tif"),
+        ({"data": {"crop_size": 30}}, "multiple of 4"),
+        ({"model": {"head": "boxes"}}, "model.head"),
+        ({"training": {"class_weights": [1.0]}}, "class_weights has 1 values for 2 classes"),
+    ],
+)
+def test_bad_segmentation_configs_give_one_line_errors(
+    seg_folder: Path, capsys: pytest.CaptureFixture[str], change: dict[str, Any], message: str
+) -> None:
+    config = segmentation_config()
+    for section, values in change.items():
+        config[section] = {**config[section], **values}
+    path = write_config(seg_folder, config)
+    assert main(["train", "segmentation", "--config", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+
+
+def test_segment_refuses_wrong_planes_and_existing_outputs(
+    seg_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = segmentation_config()
+    config["training"]["epochs"] = 1
+    config["postprocess"]["tune_on"] = None
+    path = write_config(seg_folder, config)
+    assert main(["train", "segmentation", "--config", str(path), "--no-progress"]) == 0
+    two_planes = seg_folder / "two.tif"
+    write_image(two_planes, np.zeros((2, 64, 64), np.uint16), axes="CYX")
+    model = str(seg_folder / "seg")
+    assert (
+        main(
+            [
+                "segment",
+                "--model",
+                model,
+                "--input",
+                str(two_planes),
+                "--output",
+                str(seg_folder / "o"),
+            ]
+        )
+        == 2
+    )
+    assert "gives 2 planes but model" in capsys.readouterr().err
+    args = [
+        "segment",
+        "--model",
+        model,
+        "--input",
+        str(seg_folder / "img0.tif"),
+        "--output",
+        str(seg_folder / "o"),
+    ]
+    assert main(args) == 0
+    assert main(args) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (
+        main(["segment", "--model", str(seg_folder), "--input", str(two_planes), "--output", "x"])
+        == 2
+    )
+    assert "not a stainless model folder" in capsys.readouterr().err

@@ -293,3 +293,27 @@ def test_segment_refuses_wrong_planes_and_existing_outputs(
         == 2
     )
     assert "not a stainless model folder" in capsys.readouterr().err
+
+
+def test_local_encoder_weights_initialise_the_backbone(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    from stainless.config import SegmentationModelConfig
+    from stainless.models import build_segmentation_network
+    from stainless.training.segmentation import load_local_weights
+
+    config = SegmentationModelConfig(width=8, depth=2)
+    source = build_segmentation_network(config, 1).backbone
+    save_file(
+        {k: v.contiguous() for k, v in source.state_dict().items()}, str(tmp_path / "w.safetensors")
+    )
+    torch.save({"state_dict": source.state_dict()}, tmp_path / "w.pt")
+    for file in ("w.safetensors", "w.pt"):
+        target = build_segmentation_network(config, 1).backbone
+        load_local_weights(target, tmp_path / file)
+        for key, value in source.state_dict().items():
+            assert torch.equal(target.state_dict()[key], value)
+    torch.save({"other": torch.zeros(3)}, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="no tensor matches"):
+        load_local_weights(build_segmentation_network(config, 1).backbone, tmp_path / "bad.pt")

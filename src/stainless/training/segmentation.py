@@ -83,14 +83,40 @@ def build_network(
     description (None for random init)."""
     model = config.model
     if model.init is None:
-        return build_segmentation_network(model, in_channels), None, None
+        network = build_segmentation_network(model, in_channels)
+        if model.encoder_weights is not None:
+            load_local_weights(network.backbone, model.encoder_weights)
+        return network, None, None
     transfer = _transfer_description(config, in_channels)
-    network = build_transfer_network(
+    transfer_network = build_transfer_network(
         transfer, model.head, model.classes, model.shifted_sigmoid_alpha
     )
     pretrained, _ = load_translation_network(model.init)
-    network.body.load_state_dict(pretrained.state_dict())
-    return network, network.body, transfer
+    transfer_network.body.load_state_dict(pretrained.state_dict())
+    return transfer_network, transfer_network.body, transfer
+
+
+def load_local_weights(backbone: nn.Module, path: Path) -> None:
+    """Initialise ``backbone`` from a local weight file (safetensors, or a state dict read with
+    ``torch.load(weights_only=True)``): tensors whose name and shape match are copied, the rest
+    keep their random values. Nothing is downloaded."""
+    state: Any
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state = load_file(str(path))
+    else:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = state.get("state_dict", state) if isinstance(state, dict) else state
+    if not isinstance(state, dict):
+        raise ValueError(f"model.encoder_weights '{path}' does not hold a state dict")
+    own = backbone.state_dict()
+    matching = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not matching:
+        raise ValueError(
+            f"model.encoder_weights '{path}': no tensor matches the backbone's names and shapes"
+        )
+    backbone.load_state_dict(matching, strict=False)
 
 
 def balanced_class_weights(samples: list[LoadedSegmentationSample], classes: int) -> torch.Tensor:

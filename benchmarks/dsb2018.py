@@ -1,0 +1,129 @@
+"""Nucleus instance segmentation on DSB2018 (BBBC038, CC0): distance-map and HoVer models.
+
+``../shared/data/dsb2018/splits.csv``: train on ``train`` (353 images), validate and tune the
+post-processing thresholds on ``val`` (43), report on ``test`` (56). Two U-Net models from
+``benchmarks/configs/dsb2018_{distance,hover}.yaml`` (manifest ``dsb2018_manifest.csv``).
+
+Each model segments the test images with ``stainless segment`` and is scored with
+``stainless evaluate segmentation`` (mean over images), exactly the commands a user runs:
+
+    stainless segment --model benchmarks/results/dsb2018/distance \
+        --input benchmarks/results/dsb2018/test_images --output <dir>
+    stainless evaluate segmentation --pred <dir> --gt benchmarks/results/dsb2018/test_labels
+
+    python benchmarks/dsb2018.py            # trains both models (≤ 45 min each on 2 cores)
+    python benchmarks/dsb2018.py --reuse    # evaluates the trained models
+
+Writes ``benchmarks/results/dsb2018.json``. Anchor: StarDist reports csi@0.50 = 0.864 on its own
+DSB2018 subset (trained on a GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from stainless.cli.main import main as stainless
+from stainless.config import load_segmentation_config
+from stainless.provenance import run_metadata
+from stainless.training.checkpoint import is_model_folder, load_meta
+from stainless.training.segmentation import train_segmentation
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "dsb2018"
+HEADS = ("distance", "hover")
+REPORTED = ("csi@0.50", "map_csi", "f1@0.50", "pq@0.50", "precision@0.50", "recall@0.50", "aji")
+
+
+def link_test_split(data: Path) -> tuple[Path, Path]:
+    """Folders of links to the test images and labels (evaluate pairs them by name)."""
+    images, labels = RESULTS / "test_images", RESULTS / "test_labels"
+    for folder in (images, labels):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    with (data / "dsb2018" / "splits.csv").open(newline="") as handle:
+        test_ids = [row["id"] for row in csv.DictReader(handle) if row["split"] == "test"]
+    for image_id in test_ids:
+        (images / f"{image_id}.png").symlink_to(data / "dsb2018" / "images" / f"{image_id}.png")
+        (labels / f"{image_id}.png").symlink_to(data / "dsb2018" / "labels" / f"{image_id}.png")
+    return images, labels
+
+
+def train_or_reuse(head: str, reuse: bool) -> Path:
+    config = load_segmentation_config(HERE / "configs" / f"dsb2018_{head}.yaml")
+    if reuse and is_model_folder(config.output):
+        print(f"{head}: reusing {config.output}")
+    else:
+        print(f"{head}: training")
+        train_segmentation(config, overwrite=True, progress=sys.stderr.isatty())
+    return config.output
+
+
+def evaluate(head: str, model: Path, images: Path, labels: Path) -> dict[str, Any]:
+    predictions = RESULTS / "predictions" / head
+    shutil.rmtree(predictions, ignore_errors=True)
+    started = time.perf_counter()
+    args = ["segment", "--model", str(model), "--input", str(images), "--output", str(predictions)]
+    if stainless(args) != 0:
+        raise RuntimeError(f"stainless segment failed for {head}")
+    segment_seconds = time.perf_counter() - started
+    scores = RESULTS / f"scores_{head}.json"
+    args = ["evaluate", "segmentation", "--pred", str(predictions), "--gt", str(labels)]
+    if stainless([*args, "--out", str(scores), "--overwrite"]) != 0:
+        raise RuntimeError(f"stainless evaluate failed for {head}")
+    summary = json.loads(scores.read_text())["summary"]
+    meta = load_meta(model)
+    return {
+        **{key: summary[key] for key in REPORTED},
+        "n_images": int(summary["n_images"]),
+        "training_minutes": round(meta["training_seconds"] / 60, 1),
+        "epochs": meta["epochs"],
+        "batches": meta["batches"],
+        "tuned_thresholds": {k: v for k, v in meta.get("tuning", {}).items() if k != "on"},
+        "segment_seconds_56_images": round(segment_seconds, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
+    parser.add_argument("--reuse", action="store_true", help="evaluate already trained models")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "dsb2018.json")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    images, labels = link_test_split(args.data.resolve())
+    results = {}
+    for head in HEADS:
+        model = train_or_reuse(head, args.reuse)
+        results[head] = evaluate(head, model, images, labels)
+    print(f"\n{'model':<10}" + "".join(f"{k:>15}" for k in (*REPORTED, "train min")))
+    for head, row in results.items():
+        values = [row[k] for k in REPORTED] + [row["training_minutes"]]
+        print(f"{head:<10}" + "".join(f"{v:>15.4f}" for v in values))
+    output = {
+        "benchmark": "dsb2018",
+        "data": str(args.data / "dsb2018"),
+        "split": "train 353 / val 43 (threshold tuning) / test 56 (reported)",
+        "results": results,
+        "anchor": {"stardist_csi@0.50_own_subset": 0.864},
+        "reproduce_with": "stainless segment --model benchmarks/results/dsb2018/<head> --input "
+        "benchmarks/results/dsb2018/test_images --output P && stainless evaluate segmentation "
+        "--pred P --gt benchmarks/results/dsb2018/test_labels",
+        "wall_s": round(time.perf_counter() - started, 1),
+        "metadata": run_metadata(),
+    }
+    args.out.write_text(json.dumps(output, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

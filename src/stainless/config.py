@@ -314,7 +314,8 @@ class SegmentationConfig(_Strict):
     def _consistent(self) -> SegmentationConfig:
         if not self.data.samples and self.data.manifest is None:
             raise ValueError("data: give samples or a manifest")
-        multiple = 16 if self.model.init is not None else self.model.size_multiple
+        # with model.init the translation model's own multiple is checked when it is loaded
+        multiple = 1 if self.model.init is not None else self.model.size_multiple
         if self.data.crop_size % multiple:
             raise ValueError(
                 f"data.crop_size {self.data.crop_size} must be a multiple of {multiple} for "

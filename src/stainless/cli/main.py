@@ -16,10 +16,19 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from stainless import __version__
-from stainless.cli import evaluate, experiment, info, labels, predict, segment, train
+from stainless.cli import (
+    evaluate,
+    experiment,
+    info,
+    labels,
+    overlay,
+    predict,
+    segment,
+    train,
+)
 
 EXIT_USER_ERROR = 2
-COMMANDS = (info, train, predict, segment, labels, evaluate, experiment)
+COMMANDS = (info, train, predict, segment, labels, evaluate, overlay, experiment)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -64,6 +64,11 @@ def _transfer_description(config: SegmentationConfig, in_channels: int) -> dict[
         raise ValueError(
             f"model.init_target '{target}' is not a target of '{folder}' ({info.target_names})"
         )
+    if config.data.crop_size % info.size_multiple:
+        raise ValueError(
+            f"data.crop_size {config.data.crop_size} must be a multiple of {info.size_multiple} "
+            f"for the translation model '{folder}'"
+        )
     translation = TranslationConfig.model_validate(
         yaml.safe_load((folder / "config.yaml").read_text())
     )
@@ -73,6 +78,7 @@ def _transfer_description(config: SegmentationConfig, in_channels: int) -> dict[
         "in_channels": in_channels,
         "target_names": info.target_names,
         "target_index": info.target_names.index(target),
+        "size_multiple": info.size_multiple,
     }
 
 
@@ -200,7 +206,7 @@ def train_segmentation(
         classes=config.model.classes,
         in_channels=in_channels,
         input_percentiles=data.input_percentiles,
-        size_multiple=16 if transfer else config.model.size_multiple,
+        size_multiple=transfer["size_multiple"] if transfer else config.model.size_multiple,
         thresholds={
             "mask_threshold": post.mask_threshold,
             "h": post.h,

@@ -21,6 +21,7 @@ from stainless.cli import (
     experiment,
     info,
     labels,
+    models,
     overlay,
     predict,
     segment,
@@ -28,7 +29,7 @@ from stainless.cli import (
 )
 
 EXIT_USER_ERROR = 2
-COMMANDS = (info, train, predict, segment, labels, evaluate, overlay, experiment)
+COMMANDS = (info, train, predict, segment, labels, evaluate, overlay, experiment, models)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -205,8 +205,11 @@ class PerModalityPredictor:
 def load_predictor(
     folder: str | Path, device: str = "auto", precision: str = "auto"
 ) -> TranslationPredictor | PerModalityPredictor:
-    """Load a model folder (or a ``separate`` folder of per-modality models)."""
-    root = Path(folder)
+    """Load a model folder (or a ``separate`` folder of per-modality models), or a built-in
+    model by name (``stainless models list``)."""
+    from stainless.zoo import resolve_model
+
+    root = resolve_model(folder)
     index = root / SEPARATE_INDEX
     if index.is_file():
         mapping = json.loads(index.read_text())

@@ -7,7 +7,6 @@ post-processed with the thresholds stored in the model folder.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -56,8 +55,11 @@ class SegmentationPredictor:
     def load(
         cls, folder: str | Path, device: str = "auto", precision: str = "auto"
     ) -> SegmentationPredictor:
-        """Load a model folder written by ``stainless train segmentation``."""
-        network, info = load_segmentation_network(Path(folder))
+        """Load a model folder written by ``stainless train segmentation``, or a built-in model
+        by name (``stainless models list``)."""
+        from stainless.zoo import resolve_model
+
+        network, info = load_segmentation_network(resolve_model(folder))
         return cls(network, info, device, precision)
 
     def _predict_tiles(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -106,10 +108,3 @@ class SegmentationPredictor:
     ) -> NDArray[np.integer]:
         """Instance labels (or a class map for multi-class semantic models) ``(Y, X)``."""
         return self.labels(self.predict_maps(planes, options), thresholds)
-
-    def with_thresholds(self, thresholds: dict[str, float]) -> SegmentationPredictor:
-        """A copy of this predictor whose stored thresholds are updated."""
-        clone = object.__new__(SegmentationPredictor)
-        clone.__dict__.update(self.__dict__)
-        clone.info = replace(self.info, thresholds={**self.info.thresholds, **thresholds})
-        return clone

@@ -1,0 +1,63 @@
+"""``stainless models list|info``: the built-in models shipped with the package."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``models`` and its actions."""
+    parser = subparsers.add_parser(
+        "models",
+        help="list the built-in models (usable offline as --model NAME)",
+        description="Built-in models ship inside the package: no download, usable by name "
+        "wherever a model folder is accepted.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="task, inputs, data, licence, metrics, size")
+    listing.set_defaults(handler=run_list)
+    info = actions.add_parser("info", help="everything about one built-in model")
+    info.add_argument("name", help="a built-in model name")
+    info.set_defaults(handler=run_info)
+
+
+def _metrics(held_out: dict[str, object]) -> str:
+    scores = held_out.get("scores", {})
+    assert isinstance(scores, dict)
+    return ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if isinstance(v, float))
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """One block per built-in model."""
+    from stainless.zoo import list_models
+
+    models = list_models()
+    if not models:
+        print("no built-in model is installed")
+        return 0
+    for model in models:
+        print(f"{model.name}  ({model.size_bytes / 1e6:.1f} MB)")
+        print(f"  task:      {model.task}")
+        print(f"  inputs:    {model.inputs}")
+        print(f"  trained:   {model.training_data} — licence {model.licence}")
+        print(f"  held-out:  {_metrics(model.held_out)} ({model.held_out.get('data', '')})")
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    """The full card of one model."""
+    from stainless.zoo import get_model
+
+    model = get_model(args.name)
+    print(f"name:          {model.name}")
+    print(f"folder:        {model.folder}")
+    print(f"size:          {model.size_bytes / 1e6:.1f} MB")
+    print(f"task:          {model.task}")
+    print(f"inputs:        {model.inputs}")
+    print(f"training data: {model.training_data}")
+    print(f"licence:       {model.licence}")
+    print(f"credit:        {model.credit}")
+    print(f"held-out:      {_metrics(model.held_out)}")
+    print(f"               on {model.held_out.get('data', '')}")
+    print(f"built by:      {model.built_by}")
+    return 0

@@ -1,0 +1,76 @@
+"""Built-in models: trained model folders shipped inside the package, loadable offline by name.
+
+Each built-in model is a normal model folder under ``stainless/zoo/<name>/`` (weights stored as
+float16 safetensors to halve the download; they are widened to float32 on loading) plus a
+``zoo.json`` card: task, expected inputs, training data and its licence and credit, held-out
+metrics, and how it was built (``benchmarks/build_zoo.py``). Wherever a model folder is
+accepted (``--model``), a built-in name works too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ZOO_ROOT = Path(__file__).resolve().parent
+CARD = "zoo.json"
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    """The card of one built-in model (``zoo.json``)."""
+
+    name: str
+    task: str
+    inputs: str
+    training_data: str
+    licence: str
+    credit: str
+    held_out: dict[str, Any]
+    built_by: str
+    folder: Path
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes on disk of the model folder."""
+        return sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file())
+
+
+def _card(folder: Path) -> ZooModel:
+    raw = json.loads((folder / CARD).read_text())
+    return ZooModel(folder=folder, **raw)
+
+
+def list_models() -> list[ZooModel]:
+    """Every built-in model, sorted by name."""
+    return [_card(f) for f in sorted(ZOO_ROOT.iterdir()) if (f / CARD).is_file()]
+
+
+def get_model(name: str) -> ZooModel:
+    """The card of built-in model ``name``; ``ValueError`` naming the choices otherwise."""
+    for model in list_models():
+        if model.name == name:
+            return model
+    names = [m.name for m in list_models()]
+    raise ValueError(f"no built-in model named '{name}'; built-in models: {names}")
+
+
+def resolve_model(name_or_folder: str | Path) -> Path:
+    """A model folder path: the argument itself when it exists, else a built-in model's folder.
+
+    Raises ``ValueError`` when it is neither (naming the built-in models).
+    """
+    path = Path(name_or_folder)
+    if path.exists():
+        return path
+    if path.name == str(name_or_folder):  # a bare name, not a path
+        names = {m.name: m.folder for m in list_models()}
+        if str(name_or_folder) in names:
+            return names[str(name_or_folder)]
+        raise ValueError(
+            f"'{name_or_folder}' is neither a model folder nor a built-in model "
+            f"(built-in: {sorted(names)})"
+        )
+    raise ValueError(f"model folder '{name_or_folder}' does not exist")

@@ -17,6 +17,7 @@ from typing import TextIO
 
 from stainless import __version__
 from stainless.cli import (
+    demo,
     evaluate,
     experiment,
     info,
@@ -29,7 +30,18 @@ from stainless.cli import (
 )
 
 EXIT_USER_ERROR = 2
-COMMANDS = (info, train, predict, segment, labels, evaluate, overlay, experiment, models)
+COMMANDS = (
+    demo,
+    info,
+    train,
+    predict,
+    segment,
+    labels,
+    evaluate,
+    overlay,
+    experiment,
+    models,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,63 @@
+"""A one-page HTML report: a metrics table and figures inlined as base64 PNG (one file to share)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _table(rows: Sequence[dict[str, object]]) -> str:
+    if not rows:
+        return ""
+    columns = list(rows[0].keys())
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    body = []
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column, "")
+            text = f"{value:.3f}" if isinstance(value, float) else str(value)
+            cells.append(f"<td>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def write_html_report(
+    path: Path,
+    title: str,
+    paragraphs: Sequence[str],
+    rows: Sequence[dict[str, object]],
+    figures: Sequence[tuple[str, Path]],
+) -> Path:
+    """Write ``path`` atomically: ``title``, text, a table of ``rows`` and captioned figures."""
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title><style>",
+        "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}",
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
+        "text-align:right}th{background:#f4f4f4}figure{display:inline-block;margin:0.5em;"
+        "vertical-align:top}img{max-width:520px;border:1px solid #ddd}"
+        "figcaption{font-size:0.85em;max-width:520px}",
+        "</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        *(f"<p>{html.escape(p)}</p>" for p in paragraphs),
+        _table(rows),
+    ]
+    for caption, figure in figures:
+        encoded = base64.b64encode(figure.read_bytes()).decode("ascii")
+        parts.append(
+            f"<figure><img src='data:image/png;base64,{encoded}' alt='{html.escape(caption)}'>"
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+    parts.append("</body></html>\n")
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write("\n".join(parts))
+    os.replace(temporary, path)
+    return path

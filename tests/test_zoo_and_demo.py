@@ -1,0 +1,60 @@
+"""Built-in models load by name offline, and ``stainless demo`` runs end to end on them."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from stainless.cli.main import main
+from stainless.zoo import get_model, list_models, resolve_model
+
+
+def test_both_built_in_models_are_shipped_with_cards() -> None:
+    names = [m.name for m in list_models()]
+    assert names == ["nuclei-fluorescence", "phase-to-dapi"]
+    for model in list_models():
+        assert model.licence and model.credit and model.held_out["scores"]
+        assert 1e6 < model.size_bytes < 40e6  # float16 weights keep the wheel small
+    assert "CC-BY-4.0" in get_model("phase-to-dapi").licence
+
+
+def test_names_resolve_and_unknown_names_are_refused(tmp_path: Path) -> None:
+    assert resolve_model("nuclei-fluorescence") == get_model("nuclei-fluorescence").folder
+    assert resolve_model(tmp_path) == tmp_path  # an existing folder wins
+    with pytest.raises(ValueError, match="neither a model folder nor a built-in model"):
+        resolve_model("cyto3")
+    with pytest.raises(ValueError, match="does not exist"):
+        resolve_model(tmp_path / "missing")
+
+
+def test_models_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "nuclei-fluorescence" in listing and "phase-to-dapi" in listing and "MB" in listing
+    assert main(["models", "info", "phase-to-dapi"]) == 0
+    assert "Christiansen" in capsys.readouterr().out
+    assert main(["models", "info", "nope"]) == 2
+
+
+def test_demo_writes_report_tiffs_overlays_and_metrics(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "demo-out"
+    assert main(["demo", "--output", str(out), "--device", "cpu"]) == 0
+    assert (out / "report.html").stat().st_size > 10_000  # figures are inlined
+    for name in (
+        "neurons_predicted_dapi.tif",
+        "neurons_nuclei_from_predicted_dapi.tif",
+        "neurons_overlay_real.png",
+        "metrics.csv",
+    ):
+        assert (out / name).is_file()
+    with (out / "metrics.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 5
+    dsb = [float(r["csi@0.50"]) for r in rows if r["sample"].startswith("DSB2018")]
+    assert min(dsb) > 0.5  # the built-in nucleus model works on held-out images
+    assert "report:" in capsys.readouterr().out
+    assert main(["demo", "--output", str(out)]) == 2  # no silent overwrite

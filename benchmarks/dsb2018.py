@@ -4,8 +4,9 @@
 post-processing thresholds on ``val`` (43), report on ``test`` (56). Two U-Net models from
 ``benchmarks/configs/dsb2018_{distance,hover}.yaml`` (manifest ``dsb2018_manifest.csv``).
 
-Each model segments the test images with ``stainless segment`` and is scored with
-``stainless evaluate segmentation`` (mean over images), exactly the commands a user runs:
+Each model segments the test images with ``stainless segment`` (plain, and with ``--tta``: the
+mean of the four 90° rotations) and is scored with ``stainless evaluate segmentation`` (mean over
+images), exactly the commands a user runs:
 
     stainless segment --model benchmarks/results/dsb2018/distance \
         --input benchmarks/results/dsb2018/test_images --output <dir>
@@ -65,15 +66,18 @@ def train_or_reuse(head: str, reuse: bool) -> Path:
     return config.output
 
 
-def evaluate(head: str, model: Path, images: Path, labels: Path) -> dict[str, Any]:
-    predictions = RESULTS / "predictions" / head
+def evaluate(
+    head: str, model: Path, images: Path, labels: Path, tta: bool = False
+) -> dict[str, Any]:
+    name = f"{head}_tta" if tta else head
+    predictions = RESULTS / "predictions" / name
     shutil.rmtree(predictions, ignore_errors=True)
     started = time.perf_counter()
     args = ["segment", "--model", str(model), "--input", str(images), "--output", str(predictions)]
-    if stainless(args) != 0:
+    if stainless(args + (["--tta"] if tta else [])) != 0:
         raise RuntimeError(f"stainless segment failed for {head}")
     segment_seconds = time.perf_counter() - started
-    scores = RESULTS / f"scores_{head}.json"
+    scores = RESULTS / f"scores_{name}.json"
     args = ["evaluate", "segmentation", "--pred", str(predictions), "--gt", str(labels)]
     if stainless([*args, "--out", str(scores), "--overwrite"]) != 0:
         raise RuntimeError(f"stainless evaluate failed for {head}")
@@ -104,6 +108,7 @@ def main() -> int:
     for head in HEADS:
         model = train_or_reuse(head, args.reuse)
         results[head] = evaluate(head, model, images, labels)
+        results[f"{head}_tta"] = evaluate(head, model, images, labels, tta=True)
     print(f"\n{'model':<10}" + "".join(f"{k:>15}" for k in (*REPORTED, "train min")))
     for head, row in results.items():
         values = [row[k] for k in REPORTED] + [row["training_minutes"]]

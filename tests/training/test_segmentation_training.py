@@ -10,7 +10,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 import yaml
+from scipy import ndimage as ndi
 
 from stainless.cli.main import main
 from stainless.config import load_segmentation_config
@@ -317,3 +319,31 @@ def test_local_encoder_weights_initialise_the_backbone(tmp_path: Path) -> None:
     torch.save({"other": torch.zeros(3)}, tmp_path / "bad.pt")
     with pytest.raises(ValueError, match="no tensor matches"):
         load_local_weights(build_segmentation_network(config, 1).backbone, tmp_path / "bad.pt")
+
+
+def test_hover_test_time_augmentation_turns_offsets_back() -> None:
+    """An ideal HoVer 'network' seen through all eight views gives back the exact maps."""
+    from stainless.data.targets import hover_target
+    from stainless.inference.predictor import TilingOptions
+    from stainless.inference.segmenter import SegmentationPredictor
+    from stainless.training.checkpoint import SegmentationModelInfo
+
+    labels = np.zeros((32, 32), int)
+    labels[4:14, 6:26] = 1
+    labels[18:30, 2:12] = 2
+
+    class IdealHover(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            maps = []
+            for image in x[:, 0].numpy():
+                objects, _ = ndi.label(image > 0.5)
+                logits = np.stack([(image <= 0.5) * 20.0 - 10, (image > 0.5) * 20.0 - 10])
+                maps.append(np.concatenate([logits, hover_target(objects)]))
+            return torch.from_numpy(np.stack(maps).astype(np.float32))
+
+    info = SegmentationModelInfo("hover", 2, 1, (0.0, 100.0), 1, {})
+    predictor = SegmentationPredictor(IdealHover(), info, device="cpu", precision="fp32")
+    planes = (labels > 0)[None].astype(np.float32)
+    options = TilingOptions(tile=32, tta=True, tta_flips=True)
+    maps = predictor.predict_maps(planes, options)
+    np.testing.assert_allclose(maps[2:], hover_target(labels), atol=1e-5)

@@ -14,6 +14,7 @@ EXAMPLES = """examples:
   stainless segment --model models/nuclei --input images/ --output labels/
   stainless segment --model models/nuclei --input img.tif --output out/ --outlines --min-size 30
   stainless segment --model models/nuclei --input big.ome.tif --output out/ --tile 1024 --h 0.2
+  stainless segment --model nuclei-fluorescence --input dapi/ --output labels/ --tta
 """
 
 
@@ -35,6 +36,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--tile", type=int, default=512, help="tile side in pixels (default 512)")
     parser.add_argument("--overlap", type=float, default=0.25, help="tile overlap (default 0.25)")
     parser.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass")
+    parser.add_argument("--tta", action="store_true", help="average the four 90° rotations")
+    parser.add_argument("--tta-flips", action="store_true", help="with --tta: mirror images too")
     parser.add_argument("--min-size", type=int, help="remove objects smaller than N pixels")
     parser.add_argument("--mask-threshold", type=float, help="foreground probability threshold")
     parser.add_argument("--h", type=float, help="h-maxima contrast (distance heads)")
@@ -85,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     existing = [p for p in planned if p.exists()]
     if existing and not args.overwrite:
         raise FileExistsError(f"output '{existing[0]}' exists; pass --overwrite to replace it")
-    options = TilingOptions(args.tile, args.overlap, args.batch_size)
+    options = TilingOptions(args.tile, args.overlap, args.batch_size, args.tta, args.tta_flips)
     for name, files, _ in progress(samples, "segmenting"):
         planes, _ = read_input_planes(files)
         if planes.shape[0] != predictor.info.in_channels:

@@ -23,8 +23,25 @@ from stainless.training.checkpoint import SegmentationModelInfo, load_segmentati
 from stainless.training.device import bf16_supported, resolve_device
 
 
+def _unrotate_hover(maps: NDArray[np.float32], k: int) -> NDArray[np.float32]:
+    """HoVer maps predicted on an image turned ``k`` quarter turns (``np.rot90``) and turned
+    back: the (horizontal, vertical) offsets are vectors and turn with the image."""
+    out = np.array(maps)
+    h, v = maps[2], maps[3]
+    if k == 1:
+        out[2], out[3] = -v, h
+    elif k == 2:
+        out[2], out[3] = -h, -v
+    elif k == 3:
+        out[2], out[3] = v, -h
+    return out
+
+
 class SegmentationPredictor:
     """A loaded segmentation model.
+
+    Test-time augmentation (``TilingOptions.tta``) averages the maps of the four quarter turns
+    (and their mirror images with ``tta_flips``), turning HoVer offsets back with the image.
 
     Parameters
     ----------
@@ -81,16 +98,37 @@ class SegmentationPredictor:
             raise ValueError(f"this model expects {self.info.in_channels} input planes, got {got}")
         options = options or TilingOptions()
         normalized = normalize_planes(planes, *self.info.input_percentiles)
-        return sliding_window(
-            np.ascontiguousarray(normalized),
-            self._predict_tiles,
-            head_channels(self.info.head, self.info.classes),
-            tile=options.tile,
-            overlap_fraction=options.overlap_fraction,
-            batch_size=options.batch_size,
-            size_multiple=self.info.size_multiple,
-            margin_px=options.margin_px,
-        )
+        n_maps = head_channels(self.info.head, self.info.classes)
+
+        def run(image: NDArray[np.float32]) -> NDArray[np.float32]:
+            return sliding_window(
+                np.ascontiguousarray(image),
+                self._predict_tiles,
+                n_maps,
+                tile=options.tile,
+                overlap_fraction=options.overlap_fraction,
+                batch_size=options.batch_size,
+                size_multiple=self.info.size_multiple,
+                margin_px=options.margin_px,
+            )
+
+        if not options.tta:
+            return run(normalized)
+        total = np.zeros((n_maps, *normalized.shape[1:]), dtype=np.float64)
+        views = 0
+        for flip in (False, True) if options.tta_flips else (False,):
+            view = normalized[:, :, ::-1] if flip else normalized
+            for k in range(4):
+                maps = np.rot90(run(np.rot90(view, k, axes=(1, 2))), -k, axes=(1, 2))
+                if self.info.head == "hover":
+                    maps = _unrotate_hover(maps, k)
+                if flip:
+                    maps = maps[:, :, ::-1].copy()
+                    if self.info.head == "hover":
+                        maps[2] = -maps[2]  # a mirrored image has mirrored horizontal offsets
+                total += maps
+                views += 1
+        return (total / views).astype(np.float32)
 
     def labels(
         self, maps: NDArray[np.float32], thresholds: dict[str, float] | None = None

@@ -2,7 +2,7 @@
 
 * ``nuclei-fluorescence``: the DSB2018 distance-map U-Net (``benchmarks/dsb2018.py``; training
   data CC0), with its test-split scores from ``benchmarks/results/dsb2018.json``;
-* ``phase-to-dapi``: the isl-neurons U-Net, 13 phase planes → DAPI, MAP2, NFH
+* ``phase-to-dapi``: the isl-neurons pix2pix generator, 13 phase planes → DAPI, MAP2, NFH
   (``benchmarks/isl_neurons.py``; data CC-BY-4.0, Christiansen et al. 2018), with its
   held-out-strip scores from ``benchmarks/results/isl_neurons.json``.
 
@@ -32,7 +32,7 @@ RESULTS = HERE / "results"
 
 def cards() -> dict[str, tuple[Path, dict[str, Any]]]:
     dsb = json.loads((RESULTS / "dsb2018.json").read_text())["results"]["distance"]
-    isl = json.loads((RESULTS / "isl_neurons.json").read_text())["results"]["unet"]
+    isl = json.loads((RESULTS / "isl_neurons.json").read_text())["results"]["pix2pix"]
     return {
         "nuclei-fluorescence": (
             RESULTS / "dsb2018" / "distance",
@@ -50,9 +50,9 @@ def cards() -> dict[str, tuple[Path, dict[str, Any]]]:
             },
         ),
         "phase-to-dapi": (
-            RESULTS / "isl_neurons" / "unet",
+            RESULTS / "isl_neurons" / "pix2pix",
             {
-                "task": "in silico labelling: phase contrast → DAPI (also MAP2, NFH)",
+                "task": "in silico labelling: phase contrast → DAPI (also MAP2, NFH); pix2pix",
                 "inputs": "13 phase-contrast focal planes (z-stack, in order), as in isl-neurons",
                 "training_data": "isl-neurons field, training region (columns 0-767)",
                 "licence": "CC-BY-4.0 (training data: credit below)",

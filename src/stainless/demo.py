@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
 NEURON_PHASE = DEMO_DATA / "neurons_phase.tif"
 NEURON_DAPI = DEMO_DATA / "neurons_dapi.tif"
+NEURON_MIN_SIZE_PX = 60
 
 
 def _scores(truth: NDArray[np.integer], pred: NDArray[np.integer]) -> dict[str, Any]:
@@ -72,8 +73,10 @@ def run_demo(
     predicted_dapi = translate.predict(phase, None, options)["dapi"]
     report("phase contrast (13 planes) → predicted DAPI with phase-to-dapi")
     truth = labels_from_fluorescence(real_dapi, split="distance_intensity")
-    from_predicted = nuclei.segment(predicted_dapi[None], options)
-    from_real = nuclei.segment(real_dapi[None], options)
+    # neuronal nuclei here cover ≥ 200 px: fragments below 60 px are not nuclei
+    neuron_settings = {"min_size_px": NEURON_MIN_SIZE_PX}
+    from_predicted = nuclei.segment(predicted_dapi[None], options, neuron_settings)
+    from_real = nuclei.segment(real_dapi[None], options, neuron_settings)
 
     def write(name: str, array: NDArray[Any]) -> None:
         write_image(output / name, array, axes="YX", overwrite=True)

@@ -74,7 +74,7 @@ def run_demo(
     report("phase contrast (13 planes) → predicted DAPI with phase-to-dapi")
     truth = labels_from_fluorescence(real_dapi, split="distance_intensity")
     # neuronal nuclei here cover ≥ 200 px: fragments below 60 px are not nuclei
-    neuron_settings = {"min_size_px": NEURON_MIN_SIZE_PX}
+    neuron_settings: dict[str, float] = {"min_size_px": NEURON_MIN_SIZE_PX}
     from_predicted = nuclei.segment(predicted_dapi[None], options, neuron_settings)
     from_real = nuclei.segment(real_dapi[None], options, neuron_settings)
 

@@ -45,6 +45,20 @@ def to_channels_last(network: nn.Module) -> None:
             module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
 
+def prepare_for_inference(
+    network: nn.Module, device: str, precision: str
+) -> tuple[nn.Module, torch.device, bool]:
+    """Move ``network`` to ``device`` in eval mode and channels-last; returns it, the device and
+    whether to run under bf16 autocast (``precision``: auto = where native, bf16, fp32)."""
+    resolved = resolve_device(device)
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision must be auto, bf16 or fp32, got {precision!r}")
+    use_bf16 = precision == "bf16" or (precision == "auto" and bf16_supported(resolved))
+    prepared = network.to(resolved).eval()
+    to_channels_last(prepared)
+    return prepared, resolved, use_bf16
+
+
 class TranslationPredictor:
     """A loaded translation model, ready to predict fluorescence from label-free planes.
 
@@ -66,12 +80,7 @@ class TranslationPredictor:
         precision: str = "auto",
     ) -> None:
         self.info = info
-        self.device = resolve_device(device)
-        if precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"precision must be auto, bf16 or fp32, got {precision!r}")
-        self.use_bf16 = precision == "bf16" or (precision == "auto" and bf16_supported(self.device))
-        self.network = network.to(self.device).eval()
-        to_channels_last(self.network)
+        self.network, self.device, self.use_bf16 = prepare_for_inference(network, device, precision)
 
     @classmethod
     def load(

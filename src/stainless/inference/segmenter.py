@@ -15,12 +15,11 @@ from numpy.typing import NDArray
 from torch import nn
 
 from stainless.data.normalize import normalize_planes
-from stainless.inference.predictor import TilingOptions, to_channels_last
+from stainless.inference.predictor import TilingOptions, prepare_for_inference
 from stainless.inference.tiling import sliding_window
 from stainless.models import activate, head_channels
 from stainless.postprocessing.instances import labels_from_maps
 from stainless.training.checkpoint import SegmentationModelInfo, load_segmentation_network
-from stainless.training.device import bf16_supported, resolve_device
 
 
 def _unrotate_hover(maps: NDArray[np.float32], k: int) -> NDArray[np.float32]:
@@ -61,12 +60,7 @@ class SegmentationPredictor:
         precision: str = "auto",
     ) -> None:
         self.info = info
-        self.device = resolve_device(device)
-        if precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"precision must be auto, bf16 or fp32, got {precision!r}")
-        self.use_bf16 = precision == "bf16" or (precision == "auto" and bf16_supported(self.device))
-        self.network = network.to(self.device).eval()
-        to_channels_last(self.network)
+        self.network, self.device, self.use_bf16 = prepare_for_inference(network, device, precision)
 
     @classmethod
     def load(

@@ -347,3 +347,22 @@ def test_hover_test_time_augmentation_turns_offsets_back() -> None:
     options = TilingOptions(tile=32, tta=True, tta_flips=True)
     maps = predictor.predict_maps(planes, options)
     np.testing.assert_allclose(maps[2:], hover_target(labels), atol=1e-5)
+
+
+def test_retune_stores_thresholds_without_training(seg_folder: Path) -> None:
+    config = segmentation_config()
+    config["training"]["epochs"] = 1
+    config["postprocess"]["tune_on"] = None
+    path = write_config(seg_folder, config)
+    assert main(["train", "segmentation", "--config", str(path), "--no-progress"]) == 0
+    weights = (seg_folder / "seg" / "weights.safetensors").read_bytes()
+    assert (
+        "tuning" not in json.loads((seg_folder / "seg" / "meta.json").read_text())
+        or not (json.loads((seg_folder / "seg" / "meta.json").read_text())["tuning"])
+    )
+    assert main(["train", "segmentation", "--config", str(path), "--retune"]) == 0
+    meta = json.loads((seg_folder / "seg" / "meta.json").read_text())
+    info = json.loads((seg_folder / "seg" / "model.json").read_text())
+    assert meta["tuning"]["images"] == 1
+    assert info["thresholds"]["h"] == meta["tuning"]["h"]
+    assert (seg_folder / "seg" / "weights.safetensors").read_bytes() == weights  # not retrained

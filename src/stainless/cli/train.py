@@ -64,6 +64,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         choices=("val",),
         help="tune post-processing thresholds on the validation images after training",
     )
+    segmentation.add_argument(
+        "--retune",
+        action="store_true",
+        help="do not train: tune the thresholds of the trained model folder again on validation",
+    )
     segmentation.add_argument("--resume", action="store_true", help="continue from last.ckpt")
     segmentation.add_argument("--overwrite", action="store_true", help="replace the model")
     segmentation.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -89,7 +94,7 @@ def run_translation(args: argparse.Namespace) -> int:
 def run_segmentation(args: argparse.Namespace) -> int:
     """Validate the config (with the command-line overrides), train, report the folder."""
     from stainless.config import load_segmentation_config
-    from stainless.training.segmentation import train_segmentation
+    from stainless.training.segmentation import retune_model_folder, train_segmentation
 
     config = load_segmentation_config(
         args.config,
@@ -101,6 +106,11 @@ def run_segmentation(args: argparse.Namespace) -> int:
             "postprocess.tune_on": args.tune_on,
         },
     )
+    if args.retune:
+        tuning = retune_model_folder(config.output)
+        settings = ", ".join(f"{k} {v}" for k, v in tuning.items() if k not in ("on", "images"))
+        print(f"re-tuned {config.output} on {tuning['images']} validation images: {settings}")
+        return 0
     folder = train_segmentation(
         config,
         resume=args.resume,

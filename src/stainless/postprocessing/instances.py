@@ -28,9 +28,7 @@ def _foreground_of(
     return probability > mask_threshold
 
 
-def _decreasing_order(
-    values: NDArray[np.float64], pixels: NDArray[np.intp]
-) -> NDArray[np.int64]:
+def _decreasing_order(values: NDArray[np.float64], pixels: NDArray[np.intp]) -> NDArray[np.int64]:
     """``pixels`` sorted by decreasing ``values`` (≥ 0), ties in raster order.
 
     Two stable 16-bit radix sorts of the float32 bit patterns (for non-negative floats the bit

@@ -7,6 +7,7 @@ the post-processing thresholds on the validation images when asked, and write th
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -251,3 +252,27 @@ def _tune(
     thresholds, score = tune_thresholds(maps, truths, info.head, info.thresholds)
     tuned = SegmentationModelInfo(**{**asdict(info), "thresholds": thresholds})
     return tuned, {"on": "val", "images": len(validation), "csi@0.50": score, **thresholds}
+
+
+def retune_model_folder(folder: Path) -> dict[str, Any]:
+    """Tune the post-processing thresholds of a trained model folder again on the validation
+    images of its own config, and store them (``model.json``, ``meta.json``: ``tuning``).
+
+    Returns the tuning record. Raises ``ValueError`` when the config names no validation image.
+    """
+    from stainless.training.checkpoint import load_meta, load_segmentation_network
+
+    config = SegmentationConfig.model_validate(yaml.safe_load((folder / "config.yaml").read_text()))
+    _, validation_configs = training_and_validation_samples(config.data)
+    if not validation_configs:
+        raise ValueError(f"model '{folder}': its config names no validation image to tune on")
+    percentiles = config.data.input_percentiles
+    validation = [load_segmentation_sample(s, percentiles) for s in validation_configs]
+    network, info = load_segmentation_network(folder)
+    tuned, tuning = _tune(network, info, validation)
+    meta = {**load_meta(folder), "tuning": tuning}
+    for name, document in (("model.json", asdict(tuned)), ("meta.json", meta)):
+        temporary = folder / f".{name}.tmp"
+        temporary.write_text(json.dumps(document, indent=2, default=str) + "\n")
+        temporary.replace(folder / name)
+    return tuning

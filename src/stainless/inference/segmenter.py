@@ -64,7 +64,9 @@ class SegmentationPredictor:
         precision: str = "auto",
     ) -> None:
         self.info = info
-        self.network, self.device, self.use_bf16 = prepare_for_inference(network, device, precision)
+        self.network, self.device, self.use_bf16 = prepare_for_inference(
+            network, device, "fp32" if precision == "auto" else precision
+        )
 
     @classmethod
     def load(

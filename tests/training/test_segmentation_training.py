@@ -366,3 +366,14 @@ def test_retune_stores_thresholds_without_training(seg_folder: Path) -> None:
     assert meta["tuning"]["images"] == 1
     assert info["thresholds"]["h"] == meta["tuning"]["h"]
     assert (seg_folder / "seg" / "weights.safetensors").read_bytes() == weights  # not retrained
+
+
+def test_segmentation_runs_in_float32_unless_bf16_is_asked() -> None:
+    from stainless.config import SegmentationModelConfig
+    from stainless.models import build_segmentation_network
+    from stainless.training.checkpoint import SegmentationModelInfo
+
+    network = build_segmentation_network(SegmentationModelConfig(width=8, depth=2), 1)
+    info = SegmentationModelInfo("distance", 2, 1, (1.0, 99.8), 4, {})
+    assert not SegmentationPredictor(network, info, device="cpu").use_bf16
+    assert SegmentationPredictor(network, info, device="cpu", precision="bf16").use_bf16

@@ -40,7 +40,7 @@ def cards() -> dict[str, tuple[Path, dict[str, Any]]]:
                 "task": "nucleus instance segmentation (distance + mask U-Net, h-maxima watershed)",
                 "inputs": "one fluorescence plane with bright nuclei (DAPI/Hoechst-like), any size",
                 "training_data": "DSB2018 stage-1 train split (353 images, BBBC038)",
-                "licence": "CC0 (training data); model under the stainless licence",
+                "licence": "CC0 (training data)",
                 "credit": "Caicedo et al., Nature Methods 2019 (BBBC038 / Data Science Bowl 2018)",
                 "held_out": {
                     "data": "DSB2018 test split (56 images), mean over images",

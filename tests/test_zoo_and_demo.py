@@ -58,3 +58,18 @@ def test_demo_writes_report_tiffs_overlays_and_metrics(
     assert min(dsb) > 0.5  # the built-in nucleus model works on held-out images
     assert "report:" in capsys.readouterr().out
     assert main(["demo", "--output", str(out)]) == 2  # no silent overwrite
+
+
+def test_built_in_models_work_by_name_in_segment_and_predict(tmp_path: Path) -> None:
+    from stainless.demo import DEMO_DATA, NEURON_DAPI, NEURON_PHASE
+    from stainless.io import read_image, read_labels
+
+    out = tmp_path / "out"
+    args = ["--input", str(NEURON_PHASE), "--output", str(out / "dapi")]
+    assert main(["predict", "--model", "phase-to-dapi", *args, "--tile", "256"]) == 0
+    predicted = read_image(out / "dapi" / "neurons_phase_dapi.ome.tif").array
+    assert predicted.shape == (256, 256) and predicted.max() > 0
+    image = next(p for p in sorted(DEMO_DATA.glob("dsb_*.png")) if "_masks" not in p.name)
+    segment = ["segment", "--model", "nuclei-fluorescence", "--output", str(out / "labels")]
+    assert main([*segment, "--input", str(image), str(NEURON_DAPI)]) == 0
+    assert read_labels(out / "labels" / f"{image.stem}_labels.tif").array.max() > 5

@@ -9,6 +9,7 @@ mirror images).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,51 @@ def prepare_for_inference(
     prepared = network.to(resolved).eval()
     to_channels_last(prepared)
     return prepared, resolved, use_bf16
+
+
+ViewCorrection = Callable[[NDArray[np.float32], int, bool], NDArray[np.float32]]
+"""``(maps, quarter_turns, mirrored) -> maps``: fixes channels that are vectors, after the maps of
+a turned/mirrored view have been turned back into place."""
+
+
+def predict_tiled(
+    image: NDArray[np.float32],
+    predict_tiles: TilePredictor,
+    n_out: int,
+    size_multiple: int,
+    options: TilingOptions,
+    correct_view: ViewCorrection | None = None,
+) -> NDArray[np.float32]:
+    """Tiled prediction ``(n_out, Y, X)`` of ``image`` ``(C, Y, X)``; with ``options.tta`` the
+    mean over the four quarter turns (and their mirror images with ``tta_flips``), each output
+    turned back into place (and corrected by ``correct_view`` where channels are vectors)."""
+
+    def run(view: NDArray[np.float32]) -> NDArray[np.float32]:
+        return sliding_window(
+            np.ascontiguousarray(view),
+            predict_tiles,
+            n_out,
+            tile=options.tile,
+            overlap_fraction=options.overlap_fraction,
+            batch_size=options.batch_size,
+            size_multiple=size_multiple,
+            margin_px=options.margin_px,
+        )
+
+    if not options.tta:
+        return run(image)
+    total = np.zeros((n_out, *image.shape[1:]), dtype=np.float64)
+    views = 0
+    for flip in (False, True) if options.tta_flips else (False,):
+        view = image[:, :, ::-1] if flip else image
+        for k in range(4):
+            output = np.rot90(run(np.rot90(view, k, axes=(1, 2))), -k, axes=(1, 2))
+            output = output[:, :, ::-1] if flip else output
+            if correct_view is not None:
+                output = correct_view(output, k, flip)
+            total += output
+            views += 1
+    return (total / views).astype(np.float32)
 
 
 class TranslationPredictor:
@@ -131,31 +177,9 @@ class TranslationPredictor:
         """Network-unit predictions ``(T, Y, X)`` for normalised planes ``(C, Y, X)``."""
         options = options or TilingOptions()
         predict_tiles = self._tile_function(self._modality_index(modality))
-        n_targets = len(self.info.target_names)
-
-        def run(image: NDArray[np.float32]) -> NDArray[np.float32]:
-            return sliding_window(
-                np.ascontiguousarray(image),
-                predict_tiles,
-                n_targets,
-                tile=options.tile,
-                overlap_fraction=options.overlap_fraction,
-                batch_size=options.batch_size,
-                size_multiple=self.info.size_multiple,
-                margin_px=options.margin_px,
-            )
-
-        if not options.tta:
-            return run(planes)
-        total = np.zeros((n_targets, *planes.shape[1:]), dtype=np.float64)
-        views = 0
-        for flip in (False, True) if options.tta_flips else (False,):
-            view = planes[:, :, ::-1] if flip else planes
-            for k in range(4):
-                output = np.rot90(run(np.rot90(view, k, axes=(1, 2))), -k, axes=(1, 2))
-                total += output[:, :, ::-1] if flip else output
-                views += 1
-        return (total / views).astype(np.float32)
+        return predict_tiled(
+            planes, predict_tiles, len(self.info.target_names), self.info.size_multiple, options
+        )
 
     def predict(
         self,

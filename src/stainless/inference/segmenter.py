@@ -1,8 +1,9 @@
 """Applying a trained segmentation model to whole images: tiled maps, then labels.
 
-Same engine as translation (``inference_mode``, channels-last, bf16 where native, Gaussian-blended
-tiles); the head's maps are activated (probabilities, distances) per tile before blending, and
-post-processed with the thresholds stored in the model folder.
+Same engine as translation (``inference_mode``, channels-last, Gaussian-blended tiles, the same
+test-time augmentation), but float32 unless bf16 is asked for (see the class). The head's maps
+are activated (probabilities, distances) per tile before blending, and post-processed with the
+thresholds stored in the model folder.
 """
 
 from __future__ import annotations
@@ -15,16 +16,16 @@ from numpy.typing import NDArray
 from torch import nn
 
 from stainless.data.normalize import normalize_planes
-from stainless.inference.predictor import TilingOptions, prepare_for_inference
-from stainless.inference.tiling import sliding_window
+from stainless.inference.predictor import TilingOptions, predict_tiled, prepare_for_inference
 from stainless.models import activate, head_channels
 from stainless.postprocessing.instances import labels_from_maps
 from stainless.training.checkpoint import SegmentationModelInfo, load_segmentation_network
 
 
-def _unrotate_hover(maps: NDArray[np.float32], k: int) -> NDArray[np.float32]:
-    """HoVer maps predicted on an image turned ``k`` quarter turns (``np.rot90``) and turned
-    back: the (horizontal, vertical) offsets are vectors and turn with the image."""
+def _correct_hover_view(maps: NDArray[np.float32], k: int, mirrored: bool) -> NDArray[np.float32]:
+    """HoVer maps of a view turned ``k`` quarter turns (``np.rot90``) and optionally mirrored,
+    already moved back into place: the (horizontal, vertical) offsets are vectors, so they are
+    turned back too, and a mirrored image has mirrored horizontal offsets."""
     out = np.array(maps)
     h, v = maps[2], maps[3]
     if k == 1:
@@ -33,6 +34,8 @@ def _unrotate_hover(maps: NDArray[np.float32], k: int) -> NDArray[np.float32]:
         out[2], out[3] = -h, -v
     elif k == 3:
         out[2], out[3] = v, -h
+    if mirrored:
+        out[2] = -out[2]
     return out
 
 
@@ -98,37 +101,14 @@ class SegmentationPredictor:
             raise ValueError(f"this model expects {self.info.in_channels} input planes, got {got}")
         options = options or TilingOptions()
         normalized = normalize_planes(planes, *self.info.input_percentiles)
-        n_maps = head_channels(self.info.head, self.info.classes)
-
-        def run(image: NDArray[np.float32]) -> NDArray[np.float32]:
-            return sliding_window(
-                np.ascontiguousarray(image),
-                self._predict_tiles,
-                n_maps,
-                tile=options.tile,
-                overlap_fraction=options.overlap_fraction,
-                batch_size=options.batch_size,
-                size_multiple=self.info.size_multiple,
-                margin_px=options.margin_px,
-            )
-
-        if not options.tta:
-            return run(normalized)
-        total = np.zeros((n_maps, *normalized.shape[1:]), dtype=np.float64)
-        views = 0
-        for flip in (False, True) if options.tta_flips else (False,):
-            view = normalized[:, :, ::-1] if flip else normalized
-            for k in range(4):
-                maps = np.rot90(run(np.rot90(view, k, axes=(1, 2))), -k, axes=(1, 2))
-                if self.info.head == "hover":
-                    maps = _unrotate_hover(maps, k)
-                if flip:
-                    maps = maps[:, :, ::-1].copy()
-                    if self.info.head == "hover":
-                        maps[2] = -maps[2]  # a mirrored image has mirrored horizontal offsets
-                total += maps
-                views += 1
-        return (total / views).astype(np.float32)
+        return predict_tiled(
+            normalized,
+            self._predict_tiles,
+            head_channels(self.info.head, self.info.classes),
+            self.info.size_multiple,
+            options,
+            _correct_hover_view if self.info.head == "hover" else None,
+        )
 
     def labels(
         self, maps: NDArray[np.float32], thresholds: dict[str, float] | None = None

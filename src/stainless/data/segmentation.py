@@ -31,7 +31,7 @@ from stainless.data.targets import (
     hover_target,
     three_class_target,
 )
-from stainless.data.translation import read_input_planes
+from stainless.data.translation import crop_region, read_input_planes
 from stainless.io import read_labels
 
 MARGIN_PX = 24
@@ -65,20 +65,8 @@ class LoadedSegmentationSample:
         return (self.labels > 0).astype(np.uint8)
 
 
-def _region(array: NDArray[np.generic], sample: SegmentationSampleConfig) -> NDArray[np.generic]:
-    if sample.region is None:
-        return array
-    y0, x0, y1, x1 = sample.region
-    if y1 > array.shape[-2] or x1 > array.shape[-1]:
-        raise ValueError(
-            f"sample '{sample.label}': region {sample.region} exceeds the image size "
-            f"{array.shape[-2:]}"
-        )
-    return array[..., y0:y1, x0:x1]
-
-
 def _read_instance_labels(path: Path, shape: tuple[int, ...], sample: SegmentationSampleConfig):  # type: ignore[no-untyped-def]
-    labels = _region(read_labels(path).array, sample)
+    labels = crop_region(read_labels(path).array, sample.region, sample.label)
     if labels.ndim != 2:
         raise ValueError(f"labels '{path}' have shape {labels.shape}; expected (Y, X)")
     if labels.shape != shape:
@@ -96,7 +84,7 @@ def load_segmentation_sample(
 ) -> LoadedSegmentationSample:
     """Read, restrict to the region and normalise one sample."""
     planes, _ = read_input_planes(sample.inputs)
-    inputs = normalize_planes(_region(planes, sample), *input_percentiles)
+    inputs = normalize_planes(crop_region(planes, sample.region, sample.label), *input_percentiles)
     shape = inputs.shape[1:]
     labels = _read_instance_labels(sample.labels, shape, sample)
     cells = _read_instance_labels(sample.cells, shape, sample) if sample.cells else None

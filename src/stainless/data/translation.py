@@ -104,9 +104,10 @@ def resolve_modality(sample: SampleConfig) -> str | None:
     return modality_from_channel_names(read_image(sample.inputs[0]).metadata.channel_names)
 
 
-def _crop_region(
+def crop_region(
     array: NDArray[np.generic], region: tuple[int, int, int, int] | None, name: str
 ) -> NDArray[np.generic]:
+    """``array[..., y0:y1, x0:x1]`` of a sample's ``region`` (the whole array when None)."""
     if region is None:
         return array
     y0, x0, y1, x1 = region
@@ -130,7 +131,7 @@ def load_sample(
     a unified model ignores it.
     """
     planes, metadata = read_input_planes(sample.inputs)
-    raw_inputs = _crop_region(planes, sample.region, sample.label)
+    raw_inputs = crop_region(planes, sample.region, sample.label)
     inputs = normalize_planes(raw_inputs, *data.input_percentiles)
     height, width = inputs.shape[1:]
     targets = np.zeros((len(target_names), height, width), dtype=np.float32)
@@ -140,7 +141,7 @@ def load_sample(
     for index, name in enumerate(target_names):
         if name not in sample.targets:
             continue
-        raw = _crop_region(read_image(sample.targets[name]).array, sample.region, sample.label)
+        raw = crop_region(read_image(sample.targets[name]).array, sample.region, sample.label)
         if raw.shape != (height, width):
             raise ValueError(
                 f"sample '{sample.label}': target '{name}' has shape {raw.shape} but the inputs "

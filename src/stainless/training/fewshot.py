@@ -25,9 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from stainless.config import (
     SegmentationConfig,
     SegmentationSampleConfig,
+    _format_validation_error,
+    _resolve_path,
     load_segmentation_config,
 )
-from stainless.data.segmentation import load_segmentation_sample
+from stainless.data.segmentation import LoadedSegmentationSample, load_segmentation_sample
 from stainless.inference.predictor import TilingOptions
 from stainless.inference.segmenter import SegmentationPredictor
 from stainless.metrics import DEFAULT_THRESHOLDS, instance_metrics
@@ -70,12 +72,6 @@ class FewshotConfig(BaseModel):
     keep_models: bool = False
 
 
-def _resolve(value: Any, base: Path) -> Any:
-    if value is None or Path(value).is_absolute():
-        return value
-    return os.path.normpath(base / value)
-
-
 def load_fewshot_config(path: Path) -> FewshotConfig:
     """Read and validate a few-shot experiment YAML file; one-line ``ValueError`` on problems."""
     if not path.is_file():
@@ -84,19 +80,16 @@ def load_fewshot_config(path: Path) -> FewshotConfig:
     base = path.parent.resolve()
     for key in ("csv", "runs"):
         if key in raw:
-            raw[key] = _resolve(raw[key], base)
-    raw["tasks"] = {k: _resolve(v, base) for k, v in (raw.get("tasks") or {}).items()}
-    raw["inits"] = {k: _resolve(v, base) for k, v in (raw.get("inits") or {}).items()}
+            raw[key] = _resolve_path(raw[key], base)
+    raw["tasks"] = {k: _resolve_path(v, base) for k, v in (raw.get("tasks") or {}).items()}
+    raw["inits"] = {k: _resolve_path(v, base) for k, v in (raw.get("inits") or {}).items()}
     for sample in raw.get("test") or []:
-        sample["inputs"] = [_resolve(p, base) for p in sample.get("inputs") or []]
-        sample["labels"] = _resolve(sample.get("labels"), base)
+        sample["inputs"] = [_resolve_path(p, base) for p in sample.get("inputs") or []]
+        sample["labels"] = _resolve_path(sample.get("labels"), base)
     try:
         return FewshotConfig.model_validate(raw)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
-        raise ValueError(f"config '{path}' is invalid: {problems}") from error
+        raise ValueError(_format_validation_error(error, str(path))) from error
 
 
 def _done_runs(path: Path) -> set[tuple[str, str, str, str]]:
@@ -132,15 +125,12 @@ def run_config(
     return config.model_copy(update={"data": data, "model": model})
 
 
-def evaluate_run(
-    folder: Path, test: list[SegmentationSampleConfig], input_percentiles: tuple[float, float]
-) -> dict[str, float]:
-    """Mean over the test images of foreground IoU and the instance metrics at IoU 0.5."""
+def evaluate_run(folder: Path, test: list[LoadedSegmentationSample]) -> dict[str, float]:
+    """Mean over the (normalised) test images of foreground IoU and the instance metrics."""
     predictor = SegmentationPredictor.load(folder, device="cpu")
     options = TilingOptions(tile=256, overlap_fraction=0.25)
     rows = []
-    for sample in test:
-        loaded = load_segmentation_sample(sample, input_percentiles)
+    for loaded in test:
         labels = predictor.labels(predictor.predict_maps(loaded.inputs, options))
         metrics = instance_metrics(loaded.labels, labels, thresholds=DEFAULT_THRESHOLDS)
         truth, predicted = loaded.labels > 0, labels > 0
@@ -163,6 +153,7 @@ def run_fewshot(
         for init in config.inits
         for seed in config.seeds
     ]
+    loaded_tests: dict[tuple[float, float], list[LoadedSegmentationSample]] = {}
     for number, (task, k, init, seed) in enumerate(plan, start=1):
         key = (task, str(k), init, str(seed))
         if key in done:
@@ -172,7 +163,12 @@ def run_fewshot(
         started = time.perf_counter()
         train_segmentation(run, overwrite=True, progress=False)
         seconds = time.perf_counter() - started
-        scores = evaluate_run(folder, config.test, run.data.input_percentiles)
+        percentiles = run.data.input_percentiles
+        if percentiles not in loaded_tests:  # read the test images once per normalisation
+            loaded_tests[percentiles] = [
+                load_segmentation_sample(s, percentiles) for s in config.test
+            ]
+        scores = evaluate_run(folder, loaded_tests[percentiles])
         row = {"task": task, "k": k, "init": init, "seed": seed, **scores}
         row["training_seconds"] = round(seconds, 1)
         _append_row(config.csv, row)

@@ -106,6 +106,14 @@ def test_pair_by_name_strips_known_suffixes(tmp_path: Path) -> None:
     ]
 
 
+def test_segmentations_of_cellpose_layout_images_pair_with_their_masks(tmp_path: Path) -> None:
+    # `stainless segment` on x_img.png writes x_img_labels.tif; it must pair with x_masks.png
+    preds = [_touch_image(tmp_path / "p" / n) for n in ("x_img_labels.tif", "y_img_labels.tif")]
+    truths = [_touch_image(tmp_path / "g" / n) for n in ("x_masks.png", "y_masks.png")]
+    collection = pair_by_name(preds, truths)
+    assert [s.name for s in collection.samples] == ["x", "y"]
+
+
 def test_reading_a_sample_checks_image_and_label_shapes(tmp_path: Path) -> None:
     write_image(tmp_path / "a_img.tif", np.zeros((2, 16, 16), np.uint16), axes="CYX")
     write_image(tmp_path / "a_masks.png", np.ones((16, 16), np.uint16), axes="YX")

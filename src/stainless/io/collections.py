@@ -65,10 +65,16 @@ def image_stem(path: Path) -> str:
 
 
 def strip_suffixes(stem: str, suffixes: Iterable[str]) -> str:
-    """Remove the first of ``suffixes`` that ends ``stem`` (``x_masks`` → ``x``)."""
-    for suffix in suffixes:
-        if suffix and stem.endswith(suffix) and len(stem) > len(suffix):
-            return stem[: -len(suffix)]
+    """Remove ``suffixes`` from the end of ``stem`` while one matches (``x_masks`` → ``x``;
+    ``x_img_labels``, a segmentation of ``x_img.png``, → ``x``)."""
+    suffixes = tuple(suffix for suffix in suffixes if suffix)
+    stripped = True
+    while stripped:
+        stripped = False
+        for suffix in suffixes:
+            if stem.endswith(suffix) and len(stem) > len(suffix):
+                stem, stripped = stem[: -len(suffix)], True
+                break
     return stem
 
 

@@ -211,7 +211,9 @@ class SegmentationDataConfig(_Strict):
     Samples come from ``samples`` or from a ``manifest`` CSV (columns ``input*``, ``labels``,
     optional ``cells``, ``name`` and ``split``; rows whose split is ``split`` train, rows whose
     split is ``validation_split`` validate). ``max_images`` keeps the first K training images
-    (few-shot experiments).
+    (few-shot experiments). ``scale`` magnifies the images before the network sees them, in
+    training and in prediction (2: cells of 15 px are seen as 30 px, Cellpose's working size);
+    labels and post-processing stay at the original pixel size.
     """
 
     samples: list[SegmentationSampleConfig] = Field(default_factory=list)
@@ -226,6 +228,7 @@ class SegmentationDataConfig(_Strict):
     crops_per_epoch: int = Field(512, ge=1)
     class_balanced: bool = True
     augment: AugmentConfig = Field(default_factory=lambda: AugmentConfig.model_validate({}))
+    scale: float = Field(1.0, ge=0.25, le=4.0)
 
     _percentiles_ordered = field_validator("input_percentiles")(
         DataConfig._percentiles_ordered.__func__  # type: ignore[attr-defined]

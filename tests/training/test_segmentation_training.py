@@ -377,3 +377,51 @@ def test_segmentation_runs_in_float32_unless_bf16_is_asked() -> None:
     info = SegmentationModelInfo("distance", 2, 1, (1.0, 99.8), 4, {})
     assert not SegmentationPredictor(network, info, device="cpu").use_bf16
     assert SegmentationPredictor(network, info, device="cpu", precision="bf16").use_bf16
+
+
+def test_a_magnifying_model_sees_large_cells_and_returns_maps_at_pixel_size(
+    seg_folder: Path,
+) -> None:
+    config = segmentation_config()
+    config["data"]["scale"] = 2.0
+    config["training"]["epochs"] = 1
+    path = write_config(seg_folder, config)
+    assert main(["train", "segmentation", "--config", str(path), "--no-progress"]) == 0
+    assert json.loads((seg_folder / "seg" / "model.json").read_text())["input_scale"] == 2.0
+    predictor = SegmentationPredictor.load(seg_folder / "seg", device="cpu")
+    seen: list[tuple[int, ...]] = []
+    forward = predictor._predict_tiles
+    predictor._predict_tiles = lambda batch: (seen.append(batch.shape), forward(batch))[1]  # type: ignore[method-assign]
+    planes = np.random.default_rng(0).random((1, 50, 70), dtype=np.float32)
+    maps = predictor.predict_maps(planes)
+    assert maps.shape == (2, 50, 70)  # distance and mask at the image's own pixel size
+    assert seen and seen[0][2:] >= (100, 140)  # the network saw the image magnified twice
+
+
+def test_magnified_training_crops_show_cells_twice_as_large(seg_folder: Path) -> None:
+    from stainless.data.segmentation import SegmentationCrops, load_segmentation_sample
+
+    config = load_segmentation_config(write_config(seg_folder, segmentation_config()))
+    sample = load_segmentation_sample(config.data.samples[0], config.data.input_percentiles)
+    areas = {}
+    for scale in (1.0, 2.0):
+        augment = {"flips": False, "rot90": False, "rotation": False, "scaling": None}
+        data = config.data.model_copy(
+            update={"scale": scale, "augment": config.data.augment.model_copy(update=augment)}
+        )
+        crops = SegmentationCrops([sample], "semantic", data, seed=0)
+        masks = [crops[i]["target"].numpy() > 0 for i in range(len(crops))]
+        areas[scale] = np.mean([ndi.label(m)[0].max() / max(m.sum(), 1) for m in masks])
+    # objects per foreground pixel falls about fourfold when every object is twice as wide
+    assert areas[2.0] < areas[1.0] / 2.5
+
+
+def test_resampling_keeps_pixels_in_place() -> None:
+    from stainless.data.resample import resample_planes
+
+    labels = np.arange(12, dtype=np.int32).reshape(1, 3, 4)
+    magnified = resample_planes(labels, 2.0, order=0)
+    assert magnified.shape == (1, 6, 8) and magnified.dtype == np.int32
+    np.testing.assert_array_equal(magnified[0, ::2, ::2], labels[0])
+    back = resample_planes(magnified, shape=(3, 4), order=0)
+    np.testing.assert_array_equal(back, labels)

@@ -25,6 +25,7 @@ from torch.utils.data import Dataset
 
 from stainless.config import AugmentConfig, SegmentationDataConfig, SegmentationSampleConfig
 from stainless.data.normalize import normalize_planes
+from stainless.data.resample import resample_planes
 from stainless.data.targets import (
     distance_target,
     foreground_target,
@@ -190,10 +191,12 @@ def _cut(
     size: int,
     rng: np.random.Generator,
     augment: AugmentConfig,
+    scale: float = 1.0,
 ) -> tuple[NDArray[np.float32], NDArray[np.int32], NDArray[np.int32] | None]:
-    """Input planes and labels of a ``size``² patch around ``centre``, geometrically augmented."""
+    """Input planes and labels of a ``size``² patch around ``centre``, magnified by ``scale``
+    and geometrically augmented."""
     angle = float(rng.uniform(0, 2 * np.pi)) if augment.rotation else 0.0
-    zoom = float(rng.uniform(*augment.scaling)) if augment.scaling else 1.0
+    zoom = scale * (float(rng.uniform(*augment.scaling)) if augment.scaling else 1.0)
     flip = bool(rng.integers(2)) if augment.flips else False
     if angle == 0.0 and zoom == 1.0:
         top, left = centre[0] - size // 2, centre[1] - size // 2
@@ -291,7 +294,8 @@ class SegmentationCrops(Dataset[dict[str, torch.Tensor]]):
         which = int(rng.integers(len(self.samples)))
         sample = self.samples[which]
         size = self.data.crop_size + 2 * MARGIN_PX
-        patch, labels, cells = _cut(sample, self._centre(which, rng), size, rng, self.data.augment)
+        centre = self._centre(which, rng)
+        patch, labels, cells = _cut(sample, centre, size, rng, self.data.augment, self.data.scale)
         target = make_target(self.head, labels, cells)
         inner = (slice(None), slice(MARGIN_PX, -MARGIN_PX), slice(MARGIN_PX, -MARGIN_PX))
         patch = patch[inner]
@@ -303,13 +307,30 @@ class SegmentationCrops(Dataset[dict[str, torch.Tensor]]):
         }
 
 
+def magnify_sample(sample: LoadedSegmentationSample, scale: float) -> LoadedSegmentationSample:
+    """The sample magnified by ``scale`` (pixel areas aligned): planes linearly interpolated,
+    labels nearest."""
+    inputs = resample_planes(sample.inputs, scale, order=1)
+    labels = resample_planes(sample.labels[None], scale, order=0)[0]
+    cells = (
+        resample_planes(sample.cells[None], scale, order=0)[0] if sample.cells is not None else None
+    )
+    return LoadedSegmentationSample(sample.name, inputs, labels, cells)
+
+
 def segmentation_validation_crops(
-    samples: list[LoadedSegmentationSample], head: str, crop_size: int, max_crops: int = 32
+    samples: list[LoadedSegmentationSample],
+    head: str,
+    crop_size: int,
+    max_crops: int = 32,
+    scale: float = 1.0,
 ) -> list[dict[str, torch.Tensor]]:
-    """Fixed crops (the top-left ``crop_size``² of each image, padded when smaller), at most
-    ``max_crops``, with targets computed on the whole image."""
+    """Fixed crops (the top-left ``crop_size``² of each image magnified by ``scale``, padded
+    when smaller), at most ``max_crops``, with targets computed on the whole image."""
     crops = []
     for sample in samples[:max_crops]:
+        if scale != 1.0:
+            sample = magnify_sample(sample, scale)
         target = make_target(head, sample.labels, sample.cells)
         pad_y = max(crop_size - sample.labels.shape[0], 0)
         pad_x = max(crop_size - sample.labels.shape[1], 0)

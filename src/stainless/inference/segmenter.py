@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from stainless.data.normalize import normalize_planes
+from stainless.data.resample import resample_planes
 from stainless.inference.predictor import TilingOptions, predict_tiled, prepare_for_inference
 from stainless.models import activate, head_channels
 from stainless.postprocessing.instances import labels_from_maps
@@ -101,7 +102,10 @@ class SegmentationPredictor:
             raise ValueError(f"this model expects {self.info.in_channels} input planes, got {got}")
         options = options or TilingOptions()
         normalized = normalize_planes(planes, *self.info.input_percentiles)
-        return predict_tiled(
+        scale = self.info.input_scale
+        if scale != 1.0:  # the network works on magnified images; maps return to pixel size
+            normalized = resample_planes(normalized, scale, order=1)
+        maps = predict_tiled(
             normalized,
             self._predict_tiles,
             head_channels(self.info.head, self.info.classes),
@@ -109,6 +113,9 @@ class SegmentationPredictor:
             options,
             _correct_hover_view if self.info.head == "hover" else None,
         )
+        if scale != 1.0:
+            maps = resample_planes(maps, shape=(planes.shape[1], planes.shape[2]), order=1)
+        return maps
 
     def labels(
         self, maps: NDArray[np.float32], thresholds: dict[str, float] | None = None

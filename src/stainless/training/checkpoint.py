@@ -68,6 +68,7 @@ class SegmentationModelInfo:
     ``min_size_px``), tuned on validation images when asked. ``transfer``: for a network started
     from a translation model, that model's ``model`` config, input planes, targets and the chosen
     target, so the network can be rebuilt without the translation model's folder.
+    ``input_scale``: the magnification applied to images before the network (``data.scale``).
     """
 
     head: str
@@ -78,6 +79,7 @@ class SegmentationModelInfo:
     thresholds: dict[str, float]
     transfer: dict[str, Any] | None = None
     kind: str = "segmentation"
+    input_scale: float = 1.0
 
 
 def save_model_folder(

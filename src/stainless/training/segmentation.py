@@ -192,7 +192,9 @@ def train_segmentation(
     loader = DataLoader(crops, batch_size=data.batch_size, shuffle=False, drop_last=True)
     val_loader: DataLoader[dict[str, torch.Tensor]] | None = (
         DataLoader(
-            segmentation_validation_crops(validation, config.model.head, data.crop_size),  # type: ignore[arg-type]
+            segmentation_validation_crops(  # type: ignore[arg-type]
+                validation, config.model.head, data.crop_size, scale=data.scale
+            ),
             batch_size=data.batch_size,
         )
         if validation
@@ -215,6 +217,7 @@ def train_segmentation(
             "min_size_px": post.min_size_px,
         },
         transfer=transfer,
+        input_scale=data.scale,
     )
     tuning: dict[str, Any] = {}
     if (

@@ -22,10 +22,11 @@ Stages (each resumable; ``all`` runs them in order):
     size, any-angle rotation on, flips and quarter turns off, zoom off; and the mask-loss weight.
     ``results/dense_tissue_ablation.csv``.
 ``flagship``
-    The distance-map U-Net (width 32) on all 7 portions with the full budget (<= 60 min on the 2
-    cores of the benchmark machine), ``configs/dense_tissue_distance.yaml``.
+    Distance-map U-Nets (width 32) on all 7 portions with the full budget (<= 60 min each on the
+    2 cores of the benchmark machine), ``configs/dense_tissue_distance.yaml`` as it is and with
+    the images magnified twice (``data.scale: 2``), see ``FLAGSHIPS``.
 ``report``
-    In one run: Cellpose ``cyto`` pretrained (``peers-venv``, diameter 15) and the flagship model
+    In one run: Cellpose ``cyto`` pretrained (``peers-venv``, diameter 15) and the flagship models
     segment the test strips, both are scored by ``stainless evaluate segmentation`` (plain and
     ``--min-size 100``), errors are classified (splits / merges / misses / spurious), the sweep is
     summarised and plotted. Writes ``results/dense_tissue.json`` and ``results/dense_tissue_k.png``.
@@ -33,10 +34,10 @@ Stages (each resumable; ``all`` runs them in order):
     python benchmarks/dense_tissue.py all
     python benchmarks/dense_tissue.py report      # only re-scores the trained models
 
-The flagship number is what a user gets with
+The flagship numbers are what a user gets with
 
-    stainless segment --model benchmarks/results/dense_tissue/distance_k7_random_s0 \\
-        --input '../shared/data/dense-tissue/test/*_img.png' --output P
+    stainless segment --model benchmarks/results/dense_tissue/<flagship> \\
+        --input ../shared/data/dense-tissue/test/*_img.png --output P
     stainless evaluate segmentation --pred P --gt '../shared/data/dense-tissue/test/*_masks.png'
 """
 
@@ -130,7 +131,10 @@ ABLATIONS: dict[str, dict[str, Any]] = {
 }
 REPORTED = ("csi@0.50", "map_csi", "ari", "f1@0.50", "precision@0.50", "recall@0.50")
 PRETEXT_FOLDER = RESULTS / "isl_cd3_to_dapi"
-FLAGSHIP_FOLDER = RESULTS / "distance_k7_random_s0"
+FLAGSHIPS: dict[str, dict[str, Any]] = {  # full-budget K = 7 models: folder -> config changes
+    "distance_k7_random_s0": {},
+    "distance_k7_scale2_s0": {"data.scale": 2.0},
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -279,15 +283,15 @@ def run_ablation(data: Path, variants: list[str], keep_models: bool) -> None:
         )
 
 
-def train_flagship(reuse: bool = True) -> Path:
-    """The distance-map U-Net on all 7 training portions with the full budget."""
+def train_flagship(name: str, reuse: bool = True) -> Path:
+    """A distance-map U-Net on all 7 training portions with the full budget."""
     config = load_segmentation_config(
-        CONFIGS / "dense_tissue_distance.yaml", output=FLAGSHIP_FOLDER
+        CONFIGS / "dense_tissue_distance.yaml", output=RESULTS / name, **FLAGSHIPS[name]
     )
     if reuse and is_model_folder(config.output):
         print(f"flagship: reusing {config.output}")
     else:
-        print("flagship: training (this is the <= 60 min run)")
+        print(f"flagship {name}: training (the <= 60 min run)")
         train_segmentation(config, overwrite=True, progress=sys.stderr.isatty())
     return config.output
 
@@ -315,8 +319,9 @@ def segment_with_stainless(model: Path, data: Path) -> tuple[Path, float]:
     predictions = RESULTS / "predictions" / model.name
     shutil.rmtree(predictions, ignore_errors=True)
     started = time.perf_counter()
-    args = ["segment", "--model", str(model), "--input", str(data / "test" / "*_img.png")]
-    if stainless([*args, "--output", str(predictions)]) != 0:
+    images = [str(path) for path in sorted((data / "test").glob("*_img.png"))]
+    args = ["segment", "--model", str(model), "--input", *images, "--output", str(predictions)]
+    if stainless(args) != 0:
         raise RuntimeError(f"stainless segment failed for {model}")
     return predictions, time.perf_counter() - started
 
@@ -435,7 +440,7 @@ def summarise_ablation() -> list[dict[str, Any]]:
 
 
 def plot_k_sweep(
-    summary: list[dict[str, Any]], flagship: float | None, cellpose: float | None, path: Path
+    summary: list[dict[str, Any]], flagship: dict[str, float], cellpose: float | None, path: Path
 ) -> None:
     """csi@0.50 vs K per (head, init), with Cellpose and the paper's anchors."""
     import matplotlib
@@ -457,8 +462,8 @@ def plot_k_sweep(
                     linestyle="-" if head == "distance" else "--",
                     label=f"stainless {head}, {init} init (short runs)",
                 )
-    if flagship is not None:
-        axis.plot([7], [flagship], "k*", markersize=13, label="stainless distance, full budget")
+    for (name, value), marker in zip(flagship.items(), "*P", strict=False):
+        axis.plot([7], [value], f"k{marker}", markersize=12, label=f"stainless {name} (full)")
     if cellpose is not None:
         axis.axhline(cellpose, color="grey", linestyle=":", label="Cellpose cyto pretrained (ours)")
     for value, label in (
@@ -493,21 +498,27 @@ def report(data: Path, peers_python: Path, weights: Path, out: Path) -> dict[str
         "segment_seconds_7_strips": round(cellpose_seconds, 1),
         "settings": "diameter 15, channels [0, 0], cellpose<4 in peers-venv",
     }
-    flagship_csi = None
-    if is_model_folder(FLAGSHIP_FOLDER):
-        predictions, seconds = segment_with_stainless(FLAGSHIP_FOLDER, data)
-        meta = load_meta(FLAGSHIP_FOLDER)
+    flagship_csi: dict[str, float] = {}
+    for name, changes in FLAGSHIPS.items():
+        folder = RESULTS / name
+        if not is_model_folder(folder):
+            continue
+        predictions, seconds = segment_with_stainless(folder, data)
+        meta = load_meta(folder)
         metrics = evaluate_folder(predictions, data, 0)
-        flagship_csi = metrics["mean"]["csi@0.50"]
-        results["stainless_distance_k7"] = {
+        flagship_csi[name] = metrics["mean"]["csi@0.50"]
+        results[f"stainless_{name}"] = {
+            "config": "configs/dense_tissue_distance.yaml",
+            "changes": changes,
             "metrics": metrics,
             "metrics_min100": evaluate_folder(predictions, data, 100),
             "errors": error_types(predictions, data),
             "segment_seconds_7_strips": round(seconds, 1),
             "training_minutes": round(meta["training_seconds"] / 60, 1),
             "training_threads": meta.get("torch_threads"),
+            "validation_csi@0.50": meta.get("tuning", {}).get("csi@0.50"),
             "tuned_thresholds": {k: v for k, v in meta.get("tuning", {}).items() if k != "on"},
-            "model": str(FLAGSHIP_FOLDER.relative_to(HERE.parent)),
+            "model": str(folder.relative_to(HERE.parent)),
         }
     cellpose_csi = results["cellpose_cyto_pretrained"]["metrics"]["mean"]["csi@0.50"]
     summary = summarise_sweep()
@@ -527,8 +538,8 @@ def report(data: Path, peers_python: Path, weights: Path, out: Path) -> dict[str
             "summary": summarise_ablation(),
         },
         "paper_anchors_csi@0.50": PAPER_ANCHORS,
-        "reproduce_with": "stainless segment --model benchmarks/results/dense_tissue/"
-        "distance_k7_random_s0 --input '../shared/data/dense-tissue/test/*_img.png' --output P "
+        "reproduce_with": "stainless segment --model benchmarks/results/dense_tissue/<flagship> "
+        "--input ../shared/data/dense-tissue/test/*_img.png --output P "
         "&& stainless evaluate segmentation --pred P --gt "
         "'../shared/data/dense-tissue/test/*_masks.png'",
         "wall_s": round(time.perf_counter() - started, 1),
@@ -537,15 +548,52 @@ def report(data: Path, peers_python: Path, weights: Path, out: Path) -> dict[str
     temporary = out.with_name(f".{out.name}.tmp")
     temporary.write_text(json.dumps(output, indent=2) + "\n")
     temporary.replace(out)
-    print(f"\n{'model':<28}{'csi@0.50':>10}{'map_csi':>10}{'ari':>8}{'csi min100':>12}")
-    for name, entry in results.items():
-        mean, filtered = entry["metrics"]["mean"], entry["metrics_min100"]["mean"]
-        print(
-            f"{name:<28}{mean['csi@0.50']:>10.4f}{mean['map_csi']:>10.4f}{mean['ari']:>8.4f}"
-            f"{filtered['csi@0.50']:>12.4f}"
-        )
+    print(markdown_tables(output))
     print(f"wrote {out}")
     return output
+
+
+def markdown_tables(output: dict[str, Any]) -> str:
+    """The report's tables in Markdown (for ``RESULTS.md``)."""
+    lines = [
+        "| model | csi@0.50 | map_csi | ARI | csi@0.50 ≥100 px | precision | recall | training |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, entry in output["results"].items():
+        mean, filtered = entry["metrics"]["mean"], entry["metrics_min100"]["mean"]
+        minutes = entry.get("training_minutes")
+        lines.append(
+            f"| {name} | {mean['csi@0.50']:.3f} | {mean['map_csi']:.3f} | {mean['ari']:.3f} | "
+            f"{filtered['csi@0.50']:.3f} | {mean['precision@0.50']:.3f} | "
+            f"{mean['recall@0.50']:.3f} | {f'{minutes} min' if minutes else 'pretrained'} |"
+        )
+    lines += ["", "| model | true | predicted | matched | split | merged | missed | spurious |"]
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for name, entry in output["results"].items():
+        e = entry["errors"]
+        lines.append(
+            f"| {name} | {e['true']} | {e['pred']} | {e['matched']} | {e['split']} | "
+            f"{e['merged']} | {e['missed']} | {e['spurious']} |"
+        )
+    lines += [
+        "",
+        "| head | init | K | csi@0.50 | ARI | csi@0.50 ≥100 px | s/run |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for e in output["sweep"]["summary"]:
+        lines.append(
+            f"| {e['head']} | {e['init']} | {e['k']} | {e['csi@0.50']:.3f} ± "
+            f"{e['csi@0.50_std']:.3f} | {e['ari']:.3f} | {e['csi@0.50_min100']:.3f} | "
+            f"{e['training_seconds_mean']:.0f} |"
+        )
+    lines += ["", "| K = 7 distance, short run | seeds | csi@0.50 | csi@0.50 ≥100 px | s/run |"]
+    lines.append("|---|---|---|---|---|")
+    for e in output["ablation"]["summary"]:
+        lines.append(
+            f"| {e['variant']} | {e['seeds']} | {e['csi@0.50']:.3f} ± {e['csi@0.50_std']:.3f} | "
+            f"{e['csi@0.50_min100']:.3f} | {e['training_seconds_mean']:.0f} |"
+        )
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -560,6 +608,7 @@ def main() -> int:
     parser.add_argument("--inits", nargs="+", choices=INITS, default=list(INITS))
     parser.add_argument("--retrain", action="store_true", help="retrain pretext / flagship")
     parser.add_argument("--variants", nargs="+", choices=list(ABLATIONS), default=list(ABLATIONS))
+    parser.add_argument("--flagships", nargs="+", choices=list(FLAGSHIPS), default=list(FLAGSHIPS))
     parser.add_argument("--keep-models", action="store_true", help="keep the sweep's models")
     parser.add_argument("--peers-python", type=Path, default=HERE.parent / "peers-venv/bin/python")
     parser.add_argument(
@@ -578,7 +627,8 @@ def main() -> int:
     if args.stage in ("ablation", "all"):
         run_ablation(data, args.variants, args.keep_models)
     if args.stage in ("flagship", "all"):
-        train_flagship(reuse=not args.retrain)
+        for name in args.flagships:
+            train_flagship(name, reuse=not args.retrain)
     if args.stage in ("report", "all"):
         report(data, args.peers_python, args.cellpose_weights, args.out)
     return 0

@@ -24,7 +24,7 @@ Stages (each resumable; ``all`` runs them in order):
 ``flagship``
     Distance-map U-Nets (width 32) on all 7 portions with the full budget (<= 60 min each on the
     2 cores of the benchmark machine), ``configs/dense_tissue_distance.yaml`` as it is and with
-    the images magnified twice (``data.scale: 2``), see ``FLAGSHIPS``.
+    the ablation's best change (256² patches), see ``FLAGSHIPS``.
 ``report``
     In one run: Cellpose ``cyto`` pretrained (``peers-venv``, diameter 15) and the flagship models
     segment the test strips, both are scored by ``stainless evaluate segmentation`` (plain and
@@ -133,7 +133,12 @@ REPORTED = ("csi@0.50", "map_csi", "ari", "f1@0.50", "precision@0.50", "recall@0
 PRETEXT_FOLDER = RESULTS / "isl_cd3_to_dapi"
 FLAGSHIPS: dict[str, dict[str, Any]] = {  # full-budget K = 7 models: folder -> config changes
     "distance_k7_random_s0": {},
-    "distance_k7_scale2_s0": {"data.scale": 2.0},
+    "distance_k7_patch256_s0": {  # the ablation's best change; 1088 steps of 2 crops
+        "data.crop_size": 256,
+        "data.batch_size": 2,
+        "data.crops_per_epoch": 128,
+        "training.epochs": 17,
+    },
 }
 
 

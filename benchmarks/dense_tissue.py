@@ -133,11 +133,11 @@ REPORTED = ("csi@0.50", "map_csi", "ari", "f1@0.50", "precision@0.50", "recall@0
 PRETEXT_FOLDER = RESULTS / "isl_cd3_to_dapi"
 FLAGSHIPS: dict[str, dict[str, Any]] = {  # full-budget K = 7 models: folder -> config changes
     "distance_k7_random_s0": {},
-    "distance_k7_patch256_s0": {  # the ablation's best change; 1088 steps of 2 crops
+    "distance_k7_patch256_s0": {  # the ablation's best change; 1920 steps of 2 crops
         "data.crop_size": 256,
         "data.batch_size": 2,
         "data.crops_per_epoch": 128,
-        "training.epochs": 17,
+        "training.epochs": 30,
     },
 }
 

@@ -28,10 +28,10 @@ import torch
 
 from stainless.config import ModelConfig
 from stainless.inference.predictor import TilingOptions, TranslationPredictor
-from stainless.inference.tiling import sliding_window
+from stainless.model_folder import TranslationModelInfo
 from stainless.models import build_translation_network
 from stainless.provenance import run_metadata
-from stainless.training.checkpoint import TranslationModelInfo
+from stainless.tiling import sliding_window
 
 HERE = Path(__file__).resolve().parent
 PLANES, TARGETS = 13, 3

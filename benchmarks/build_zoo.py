@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from stainless.training.checkpoint import WEIGHTS, is_model_folder
+from stainless.model_folder import WEIGHTS, is_model_folder
 from stainless.zoo import CARD, ZOO_ROOT
 
 HERE = Path(__file__).resolve().parent

@@ -55,15 +55,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from stainless.training.checkpoint import is_model_folder, load_meta
 
 from stainless.cli.main import main as stainless
 from stainless.config import SegmentationConfig, load_segmentation_config, load_translation_config
-from stainless.data.translation import read_input_planes
 from stainless.inference.segmenter import SegmentationPredictor
-from stainless.io import read_labels
+from stainless.io import read_input_planes, read_labels
 from stainless.metrics import DEFAULT_THRESHOLDS, instance_metrics
 from stainless.provenance import run_metadata
-from stainless.training.checkpoint import is_model_folder, load_meta
 from stainless.training.segmentation import train_segmentation
 from stainless.training.translation import train_translation
 

@@ -32,8 +32,8 @@ from typing import Any
 
 from stainless.cli.main import main as stainless
 from stainless.config import load_segmentation_config
+from stainless.model_folder import is_model_folder, read_meta
 from stainless.provenance import run_metadata
-from stainless.training.checkpoint import is_model_folder, load_meta
 from stainless.training.segmentation import train_segmentation
 
 HERE = Path(__file__).resolve().parent
@@ -82,7 +82,7 @@ def evaluate(
     if stainless([*args, "--out", str(scores), "--overwrite"]) != 0:
         raise RuntimeError(f"stainless evaluate failed for {head}")
     summary = json.loads(scores.read_text())["summary"]
-    meta = load_meta(model)
+    meta = read_meta(model)
     return {
         **{key: summary[key] for key in REPORTED},
         "n_images": int(summary["n_images"]),

@@ -12,7 +12,7 @@ the held-out strip (columns 768–1023).
 
     python benchmarks/fewshot_isl_neurons.py [--data ../shared/data]
 
-Runs ``stainless experiment fewshot --config benchmarks/configs/fewshot_isl_neurons.yaml``
+Runs ``stainless experiment sweep --config benchmarks/configs/fewshot_isl_neurons.yaml``
 (resumable), which writes ``benchmarks/results/fewshot_isl_neurons.csv`` and ``.png``; this
 script adds ``fewshot_isl_neurons.json`` with the means per (task, init, K).
 """
@@ -50,7 +50,7 @@ def main() -> int:
         options = ["--split", "distance_intensity", "--out", str(LABELS)]
         if stainless(["labels", "from-fluorescence", "--input", dapi, *options]) != 0:
             return 1
-    if stainless(["experiment", "fewshot", "--config", str(CONFIG)]) != 0:
+    if stainless(["experiment", "sweep", "--config", str(CONFIG)]) != 0:
         return 1
     with CSV.open(newline="") as handle:
         rows = list(csv.DictReader(handle))

@@ -33,12 +33,11 @@ from typing import Any
 import numpy as np
 
 from stainless.config import TranslationConfig, load_translation_config
-from stainless.data.translation import read_input_planes
 from stainless.inference.predictor import TilingOptions, TranslationPredictor
-from stainless.io import read_image, write_image
+from stainless.io import read_image, read_input_planes, write_image
 from stainless.metrics import translation_metrics
+from stainless.model_folder import is_model_folder, read_meta
 from stainless.provenance import run_metadata
-from stainless.training.checkpoint import is_model_folder, load_meta
 from stainless.training.translation import train_translation
 
 HERE = Path(__file__).resolve().parent
@@ -93,7 +92,7 @@ def evaluate_model(
             overwrite=True,
         )
         scores[target] = translation_metrics(prediction, truth.astype(np.float64))
-    meta = load_meta(config.output)
+    meta = read_meta(config.output)
     return {
         "model": str(config.output),
         "architecture": config.model.architecture,

@@ -29,8 +29,9 @@ from stainless.config import load_segmentation_config
 from stainless.data.segmentation import load_segmentation_sample
 from stainless.data.targets import three_class_target
 from stainless.io import write_image
+from stainless.model_folder import is_model_folder, read_meta
+from stainless.models import load_segmentation_network
 from stainless.provenance import run_metadata
-from stainless.training.checkpoint import is_model_folder, load_meta, load_segmentation_network
 from stainless.training.segmentation import train_segmentation
 
 HERE = Path(__file__).resolve().parent
@@ -59,7 +60,7 @@ def test_files(config_path: Path) -> tuple[Path, Path]:
     """The test strip's 13 planes (one CYX TIFF) and its class map."""
     config = load_segmentation_config(config_path)
     sample = config.data.samples[0].model_copy(update={"region": TEST_REGION})
-    from stainless.data.translation import read_input_planes
+    from stainless.io import read_input_planes
 
     planes, _ = read_input_planes(sample.inputs)
     y0, x0, y1, x1 = TEST_REGION
@@ -90,7 +91,7 @@ def run_one(architecture: str, reuse: bool, image: Path, truth: Path) -> dict[st
         raise RuntimeError(f"evaluate failed for {architecture}")
     summary = json.loads(scores.read_text())["summary"]
     network, _ = load_segmentation_network(config.output)
-    meta = load_meta(config.output)
+    meta = read_meta(config.output)
     return {
         **{f"dice_{c}": summary[f"dice_{c}"] for c in CLASSES},
         "mean_dice": summary["mean_dice"],

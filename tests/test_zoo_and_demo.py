@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from stainless.cli.main import main
-from stainless.zoo import get_model, list_models, resolve_model
+from stainless.model_folder import resolve_model
+from stainless.zoo import get_model, list_models
 
 
 def test_both_built_in_models_are_shipped_with_cards() -> None:

@@ -6,6 +6,8 @@ missing from an image contributes exactly zero gradient — to its decoder and t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch.nn import functional as F
 
@@ -183,3 +185,42 @@ def hover_loss(maps: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         expected = _sobel(target[:, channel - 1 : channel], axis)
         gradient = gradient + (((predicted - expected) ** 2) * foreground).sum()
     return pixel + mse + gradient / weight
+
+
+@dataclass(frozen=True)
+class HeadLossSettings:
+    """What a segmentation head's loss may need beyond maps and target.
+
+    ``semantic_loss``: ``ce``, ``dice``, ``jaccard`` or ``ce+dice``; ``class_weights``: (K,)
+    per-class CE weights or None; ``distance_alpha``: a 0-d tensor (a module buffer) weighting the
+    distance head's mask BCE, NaN until set to the first batch's MSE / BCE ratio.
+    """
+
+    semantic_loss: str
+    class_weights: torch.Tensor | None
+    distance_alpha: torch.Tensor
+
+
+def semantic_head_loss(
+    maps: torch.Tensor, target: torch.Tensor, settings: HeadLossSettings
+) -> torch.Tensor:
+    """The semantic head's loss (:func:`semantic_loss` with the configured kind and weights)."""
+    return semantic_loss(maps, target, settings.semantic_loss, settings.class_weights)
+
+
+def distance_head_loss(
+    maps: torch.Tensor, target: torch.Tensor, settings: HeadLossSettings
+) -> torch.Tensor:
+    """``MSE(distance) + α · BCE(mask)`` (ISL pretraining paper [Bonte2022], eq. 2); α is the
+    first batch's MSE / BCE unless configured, and is kept in ``settings.distance_alpha``."""
+    mse, bce = distance_mask_terms(maps, target)
+    if torch.isnan(settings.distance_alpha):
+        settings.distance_alpha.fill_(float((mse / bce.clamp(min=1e-8)).detach()))
+    return mse + settings.distance_alpha * bce
+
+
+def hover_head_loss(
+    maps: torch.Tensor, target: torch.Tensor, settings: HeadLossSettings
+) -> torch.Tensor:
+    """The HoVer head's loss (:func:`hover_loss`)."""
+    return hover_loss(maps, target)

@@ -13,11 +13,10 @@ from stainless.data.augment import random_dihedral
 from stainless.data.translation import (
     TrainingCrops,
     load_sample,
-    modality_from_channel_names,
     samples_from_manifest,
     target_names_of,
 )
-from stainless.io import ImageMetadata, write_image
+from stainless.io import ImageMetadata, modality_from_channel_names, write_image
 from tests.training.conftest import translation_config, write_synthetic_pairs
 
 

@@ -8,11 +8,8 @@ from scipy import ndimage as ndi
 from sklearn.metrics import adjusted_rand_score
 
 from stainless.data.targets import distance_target
-from stainless.postprocessing.instances import (
-    labels_from_distance,
-    labels_from_distance_skimage,
-    labels_from_maps,
-)
+from stainless.postprocessing.decoders import labels_from_maps
+from stainless.postprocessing.instances import labels_from_distance, labels_from_distance_skimage
 from stainless.postprocessing.labels import fill_holes, relabel_sequential
 from tests.postprocessing.test_round_trips import touching_disks
 

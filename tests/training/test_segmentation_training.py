@@ -213,7 +213,7 @@ def test_fewshot_experiment_writes_rows_resumes_and_plots(seg_folder: Path) -> N
         "test": [{"inputs": ["img2.tif"], "labels": "nuc2.tif"}],
     }
     path = write_config(seg_folder, experiment, "fewshot.yaml")
-    assert main(["experiment", "fewshot", "--config", str(path)]) == 0
+    assert main(["experiment", "sweep", "--config", str(path)]) == 0
     with (seg_folder / "fewshot.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["k"], r["seed"]) for r in rows] == [
@@ -225,7 +225,7 @@ def test_fewshot_experiment_writes_rows_resumes_and_plots(seg_folder: Path) -> N
     assert all(0 <= float(r["iou"]) <= 1 and float(r["training_seconds"]) > 0 for r in rows)
     assert (seg_folder / "fewshot.png").stat().st_size > 1000
     assert not (seg_folder / "runs" / "nuclei_k1_random_s0").exists()  # models not kept
-    assert main(["experiment", "fewshot", "--config", str(path)]) == 0  # resume: nothing to redo
+    assert main(["experiment", "sweep", "--config", str(path)]) == 0  # resume: nothing to redo
     with (seg_folder / "fewshot.csv").open() as handle:
         assert len(list(csv.DictReader(handle))) == 4
 
@@ -302,8 +302,7 @@ def test_local_encoder_weights_initialise_the_backbone(tmp_path: Path) -> None:
     from safetensors.torch import save_file
 
     from stainless.config import SegmentationModelConfig
-    from stainless.models import build_segmentation_network
-    from stainless.training.segmentation import load_local_weights
+    from stainless.models import build_segmentation_network, load_local_weights
 
     config = SegmentationModelConfig(width=8, depth=2)
     source = build_segmentation_network(config, 1).backbone
@@ -326,7 +325,7 @@ def test_hover_test_time_augmentation_turns_offsets_back() -> None:
     from stainless.data.targets import hover_target
     from stainless.inference.predictor import TilingOptions
     from stainless.inference.segmenter import SegmentationPredictor
-    from stainless.training.checkpoint import SegmentationModelInfo
+    from stainless.model_folder import SegmentationModelInfo
 
     labels = np.zeros((32, 32), int)
     labels[4:14, 6:26] = 1
@@ -370,8 +369,8 @@ def test_retune_stores_thresholds_without_training(seg_folder: Path) -> None:
 
 def test_segmentation_runs_in_float32_unless_bf16_is_asked() -> None:
     from stainless.config import SegmentationModelConfig
+    from stainless.model_folder import SegmentationModelInfo
     from stainless.models import build_segmentation_network
-    from stainless.training.checkpoint import SegmentationModelInfo
 
     network = build_segmentation_network(SegmentationModelConfig(width=8, depth=2), 1)
     info = SegmentationModelInfo("distance", 2, 1, (1.0, 99.8), 4, {})
@@ -390,8 +389,8 @@ def test_a_magnifying_model_sees_large_cells_and_returns_maps_at_pixel_size(
     assert json.loads((seg_folder / "seg" / "model.json").read_text())["input_scale"] == 2.0
     predictor = SegmentationPredictor.load(seg_folder / "seg", device="cpu")
     seen: list[tuple[int, ...]] = []
-    forward = predictor._predict_tiles
-    predictor._predict_tiles = lambda batch: (seen.append(batch.shape), forward(batch))[1]  # type: ignore[method-assign]
+    forward = predictor.maps._predict_tiles
+    predictor.maps._predict_tiles = lambda batch: (seen.append(batch.shape), forward(batch))[1]  # type: ignore[method-assign]
     planes = np.random.default_rng(0).random((1, 50, 70), dtype=np.float32)
     maps = predictor.predict_maps(planes)
     assert maps.shape == (2, 50, 70)  # distance and mask at the image's own pixel size

@@ -10,11 +10,11 @@ import torch
 import yaml
 
 from stainless.config import load_translation_config
-from stainless.data.translation import read_input_planes
 from stainless.inference.predictor import PerModalityPredictor, TranslationPredictor, load_predictor
-from stainless.io import read_image
+from stainless.io import read_image, read_input_planes
 from stainless.metrics import pearson
-from stainless.training.checkpoint import load_meta, load_translation_network
+from stainless.model_folder import read_meta
+from stainless.models import load_translation_network
 from stainless.training.translation import train_translation
 from tests.training.conftest import translation_config, write_synthetic_pairs
 
@@ -33,7 +33,7 @@ def test_a_tiny_unet_beats_the_identity_baseline_within_seconds(tmp_path: Path) 
     identity = pearson(planes[0], truth)
     learned = pearson(predicted, truth)
     assert learned > 0.6 and learned > identity + 0.3, (learned, identity)
-    meta = load_meta(folder)
+    meta = read_meta(folder)
     assert meta["seed"] == 0 and meta["epochs"] == 4 and "pcc_dapi" in meta["validation"]
 
 
@@ -63,7 +63,7 @@ def test_training_resumes_from_its_last_checkpoint(synthetic_config: Path) -> No
         update={"training": config.training.model_copy(update={"epochs": 2})}
     )
     folder = train_translation(longer, resume=True, progress=False)
-    meta = load_meta(folder)
+    meta = read_meta(folder)
     assert meta["epochs"] == 2 and meta["batches"] == 2 * 4  # 16 crops / batch 4, twice
 
 

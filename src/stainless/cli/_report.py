@@ -6,9 +6,7 @@ import csv
 import io
 import json
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
+from stainless.io.atomic import write_text_atomically
 from stainless.provenance import run_metadata
 
 OUTPUT_SUFFIXES = (".json", ".csv")
@@ -55,19 +54,6 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "w", newline="") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
 def write_results(
     path: Path,
     per_image: Sequence[dict[str, Any]],
@@ -82,7 +68,7 @@ def write_results(
             "summary": summary,
             "metadata": run_metadata(**details),
         }
-        _atomic_write(path, json.dumps(_finite_or_none(document), indent=2) + "\n")
+        write_text_atomically(path, json.dumps(_finite_or_none(document), indent=2) + "\n")
         return
     buffer = io.StringIO()
     columns = list(per_image[0].keys())
@@ -90,7 +76,7 @@ def write_results(
     writer.writeheader()
     writer.writerows(per_image)
     writer.writerow({"name": "mean", **{k: v for k, v in summary.items() if k in columns}})
-    _atomic_write(path, buffer.getvalue())
+    write_text_atomically(path, buffer.getvalue())
 
 
 def print_table(

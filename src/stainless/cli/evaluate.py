@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from stainless.cli._inputs import add_output_option
 from stainless.cli._report import check_output, print_table, progress, summarise, write_results
 from stainless.io import (
     KNOWN_LABEL_SUFFIXES,
@@ -26,10 +27,10 @@ from stainless.metrics import DEFAULT_THRESHOLDS, instance_metrics, semantic_met
 from stainless.metrics.intensity import translation_metrics
 
 EXAMPLES = """examples:
-  stainless evaluate segmentation --pred predictions/ --gt test/ --out scores.json
+  stainless evaluate segmentation --pred predictions/ --gt test/ --output scores.json
   stainless evaluate segmentation --pred a_pred.tif --gt a_masks.png --min-size 100
   stainless evaluate semantic --pred pred/ --gt gt/ --classes background nucleus cytoplasm
-  stainless evaluate translation --pred dapi_pred.tif --gt dapi.png --out scores.csv
+  stainless evaluate translation --pred dapi_pred.tif --gt dapi.png --output scores.csv
 """
 
 
@@ -67,10 +68,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             metavar="G",
             help="ground-truth file, folder, or quoted glob ('test/*_masks.png')",
         )
+        add_output_option(kind, "write results to FILE.json or FILE.csv", required=False)
         kind.add_argument(
-            "--out", type=Path, metavar="FILE", help="write results to FILE.json or FILE.csv"
+            "--overwrite", action="store_true", help="replace an existing --output file"
         )
-        kind.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     segmentation.add_argument(
         "--thresholds",
         type=float,
@@ -142,16 +143,16 @@ def _evaluate(
     columns: list[str],
     **details: Any,
 ) -> int:
-    check_output(args.out, args.overwrite)
+    check_output(args.output, args.overwrite)
     pairs = find_pairs(args.pred, args.gt)
     rows = [
         {"name": sample.name, **score(sample)} for sample in progress(pairs.samples, "evaluating")
     ]
     summary = summarise(rows)
     print_table(rows, summary, ["name", *[c for c in columns if c in rows[0]]])
-    if args.out is not None:
+    if args.output is not None:
         write_results(
-            args.out,
+            args.output,
             rows,
             summary,
             pred=str(args.pred),
@@ -159,7 +160,7 @@ def _evaluate(
             unpaired=[str(p) for p in pairs.unpaired],
             **details,
         )
-        print(f"wrote {args.out}", file=sys.stderr)
+        print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
+from stainless.cli._inputs import add_output_option, find_inputs
 from stainless.cli._report import progress
 
 EXAMPLES = """examples:
-  stainless labels from-fluorescence --input dapi.png --out labels/
-  stainless labels from-fluorescence --input stains/ --channel DAPI --out labels/ --min-size 50
-  stainless labels from-fluorescence --input map2.png --mode semantic --threshold gmm --out masks/
-  stainless labels from-fluorescence --input dapi.png --split distance_intensity --out labels/
+  stainless labels from-fluorescence --input dapi.png --output labels/
+  stainless labels from-fluorescence --input stains/ --channel DAPI --output labels/ --min-size 50
+  stainless labels from-fluorescence --input map2.png --mode semantic --threshold gmm \\
+      --output masks/
+  stainless labels from-fluorescence --input dapi.png --split distance_intensity --output labels/
 """
 
 
@@ -34,12 +36,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Labels from a stain: Gaussian smoothing, a global threshold (Otsu, a "
         "two-Gaussian mixture, or a number), hole filling, a size filter and, for instances, a "
         "watershed from h-maxima of the distance transform (optionally weighted by the stain). "
-        "Writes <out>/<name>_labels.tif (instances, uint16) or <name>_mask.tif (semantic, uint8).",
+        "Writes <output>/<name>_labels.tif (instances, uint16) or <name>_mask.tif (semantic, "
+        "uint8).",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     fluo.add_argument("--input", required=True, type=Path, nargs="+", help="stain files or folder")
-    fluo.add_argument("--out", required=True, type=Path, help="output folder")
+    add_output_option(fluo, "output folder (created if needed)", required=True)
     fluo.add_argument("--channel", help="channel name to use from multi-channel files (e.g. DAPI)")
     fluo.add_argument("--mode", choices=("instance", "semantic"), default="instance")
     fluo.add_argument(
@@ -70,7 +73,7 @@ def _threshold(value: str) -> str | float:
 
 
 def _stain_plane(path: Path, channel: str | None) -> np.ndarray:
-    from stainless.data.translation import read_input_planes
+    from stainless.io import read_input_planes
 
     planes, metadata = read_input_planes([path])
     if planes.shape[0] == 1:
@@ -87,7 +90,6 @@ def _stain_plane(path: Path, channel: str | None) -> np.ndarray:
 
 def run_from_fluorescence(args: argparse.Namespace) -> int:
     """Check inputs and outputs, then derive and write the labels."""
-    from stainless.cli.predict import find_inputs
     from stainless.io import write_image
     from stainless.postprocessing.from_fluorescence import labels_from_fluorescence
 
@@ -96,8 +98,8 @@ def run_from_fluorescence(args: argparse.Namespace) -> int:
         raise ValueError("--sigma and --min-size must be >= 0")
     samples = find_inputs(args.input, 1)
     suffix = "_labels.tif" if args.mode == "instance" else "_mask.tif"
-    args.out.mkdir(parents=True, exist_ok=True)
-    existing = [args.out / f"{n}{suffix}" for n, _, _ in samples]
+    args.output.mkdir(parents=True, exist_ok=True)
+    existing = [args.output / f"{n}{suffix}" for n, _, _ in samples]
     existing = [p for p in existing if p.exists()]
     if existing and not args.overwrite:
         raise FileExistsError(f"output '{existing[0]}' exists; pass --overwrite to replace it")
@@ -111,7 +113,7 @@ def run_from_fluorescence(args: argparse.Namespace) -> int:
             split=args.split,
             h=args.h,
         )
-        out = args.out / f"{name}{suffix}"
+        out = args.output / f"{name}{suffix}"
         write_image(out, labels, axes="YX", overwrite=args.overwrite)
         count = int(labels.max()) if args.mode == "instance" else int(labels.sum())
         unit = "objects" if args.mode == "instance" else "foreground pixels"

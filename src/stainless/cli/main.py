@@ -2,8 +2,10 @@
 
 Each command lives in its own module with ``add_parser(subparsers)`` and ``run(args) -> int``;
 heavy libraries (torch, MONAI) are imported inside ``run`` so that ``--help`` stays instant.
-User errors (bad files, bad values) become one line on stderr and exit code 2; ``--debug`` shows
-the traceback instead.
+User errors (bad files, bad values: ``ValueError``, ``OSError``) become one line on stderr and exit
+code 2; ``--debug`` shows the traceback instead. Anything else (a ``TypeError``...) is a bug in
+stainless: it is reported as one, with the way to get the traceback, and exits 1. A training
+stopped by SIGTERM / SIGINT exits 143 / 130 after saving a checkpoint to resume from.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from stainless.cli import (
     segment,
     train,
 )
+from stainless.training.interruption import TrainingInterrupted
 
+EXIT_BUG = 1
 EXIT_USER_ERROR = 2
 COMMANDS = (
     demo,
@@ -79,7 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning_on_one_line
             return int(args.handler(args))
-    except (ValueError, OSError, TypeError) as error:
+    except TrainingInterrupted as interruption:
+        print(f"stainless {args.command}: {interruption}", file=sys.stderr)
+        return interruption.exit_code
+    except (ValueError, OSError) as error:
         if args.debug:
             traceback.print_exc()
         else:
@@ -88,6 +95,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"stainless {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a bug, not a user error: say so and how to see where
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(
+                f"stainless {args.command}: internal error (a bug in stainless): "
+                f"{type(error).__name__}: {error}; rerun with --debug for the traceback "
+                "and report it",
+                file=sys.stderr,
+            )
+        return EXIT_BUG
 
 
 def run() -> None:

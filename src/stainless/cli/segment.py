@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
+from stainless.cli._inputs import (
+    add_model_and_input_options,
+    check_planes,
+    find_inputs,
+    refuse_existing,
+    tiling_options,
+)
 from stainless.cli._report import progress
 
 EXAMPLES = """examples:
@@ -30,26 +36,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--model", required=True, type=Path, help="model folder")
-    parser.add_argument("--input", required=True, type=Path, nargs="+", help="files or a folder")
-    parser.add_argument("--output", required=True, type=Path, help="output folder")
-    parser.add_argument("--tile", type=int, default=512, help="tile side in pixels (default 512)")
-    parser.add_argument("--overlap", type=float, default=0.25, help="tile overlap (default 0.25)")
-    parser.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass")
-    parser.add_argument("--tta", action="store_true", help="average the four 90° rotations")
-    parser.add_argument("--tta-flips", action="store_true", help="with --tta: mirror images too")
+    add_model_and_input_options(
+        parser,
+        overlap=0.25,
+        precision_help="auto = fp32 (bf16 quantises distance maps into spurious maxima)",
+    )
     parser.add_argument("--min-size", type=int, help="remove objects smaller than N pixels")
     parser.add_argument("--mask-threshold", type=float, help="foreground probability threshold")
     parser.add_argument("--h", type=float, help="h-maxima contrast (distance heads)")
     parser.add_argument("--outlines", action="store_true", help="also write an outline PNG")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument(
-        "--precision",
-        choices=("auto", "bf16", "fp32"),
-        default="auto",
-        help="auto = fp32 (bf16 quantises distance maps into spurious maxima)",
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.set_defaults(handler=run)
 
 
@@ -72,17 +67,11 @@ def _overrides(args: argparse.Namespace) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> int:
     """Load the model, check inputs and outputs first, then segment and write."""
-    from stainless.cli.predict import find_inputs
-    from stainless.data.translation import read_input_planes
-    from stainless.inference.predictor import TilingOptions
     from stainless.inference.segmenter import SegmentationPredictor
-    from stainless.io import write_image
+    from stainless.io import read_input_planes, write_image
     from stainless.viz.outlines import draw_outlines, grey_to_rgb
 
-    if not 0 <= args.overlap < 1:
-        raise ValueError(f"--overlap must be in [0, 1), got {args.overlap}")
-    if args.tile < 16:
-        raise ValueError(f"--tile must be >= 16, got {args.tile}")
+    options = tiling_options(args)
     thresholds = _overrides(args)
     predictor = SegmentationPredictor.load(args.model, args.device, args.precision)
     samples = find_inputs(args.input, predictor.info.in_channels)
@@ -90,17 +79,10 @@ def run(args: argparse.Namespace) -> int:
     planned = [args.output / f"{name}_labels.tif" for name, _, _ in samples]
     if args.outlines:
         planned += [args.output / f"{name}_outlines.png" for name, _, _ in samples]
-    existing = [p for p in planned if p.exists()]
-    if existing and not args.overwrite:
-        raise FileExistsError(f"output '{existing[0]}' exists; pass --overwrite to replace it")
-    options = TilingOptions(args.tile, args.overlap, args.batch_size, args.tta, args.tta_flips)
+    refuse_existing(planned, args.overwrite)
     for name, files, _ in progress(samples, "segmenting"):
         planes, _ = read_input_planes(files)
-        if planes.shape[0] != predictor.info.in_channels:
-            raise ValueError(
-                f"input '{files[0]}' gives {planes.shape[0]} planes but model '{args.model}' "
-                f"expects {predictor.info.in_channels}"
-            )
+        check_planes(files, planes.shape[0], args.model, predictor.info.in_channels)
         labels = predictor.segment(planes, options, thresholds)
         dtype = np.uint16 if int(labels.max(initial=0)) <= np.iinfo(np.uint16).max else np.uint32
         out = args.output / f"{name}_labels.tif"

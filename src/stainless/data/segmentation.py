@@ -12,7 +12,6 @@ uniformly among those present in the image, then a pixel of that class.
 
 from __future__ import annotations
 
-import csv
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,14 +25,11 @@ from torch.utils.data import Dataset
 from stainless.config import AugmentConfig, SegmentationDataConfig, SegmentationSampleConfig
 from stainless.data.normalize import normalize_planes
 from stainless.data.resample import resample_planes
-from stainless.data.targets import (
-    distance_target,
-    foreground_target,
-    hover_target,
-    three_class_target,
-)
-from stainless.data.translation import crop_region, read_input_planes
+from stainless.data.splits import hold_out
+from stainless.data.targets import make_target, three_class_target
 from stainless.io import read_labels
+from stainless.io.manifest import read_manifest_table
+from stainless.io.planes import crop_region, read_input_planes
 
 MARGIN_PX = 24
 """Extra border around each crop on which targets are computed, then discarded."""
@@ -97,37 +93,30 @@ def samples_from_segmentation_manifest(
 ) -> list[SegmentationSampleConfig]:
     """Rows of a CSV (``input*``, ``labels``, optional ``cells``, ``name``, ``split``) whose
     ``split`` equals ``split`` (all rows when ``split`` is None). Paths are relative to the CSV."""
-    with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    header = list(rows[0].keys()) if rows else []
-    input_columns = [c for c in header if c.startswith("input")]
-    if not input_columns or "labels" not in header:
-        raise ValueError(f"manifest '{path}' needs input and labels columns (columns: {header})")
-
-    def resolve(value: str) -> Path:
-        file = Path(value.strip())
-        return file if file.is_absolute() else path.parent / file
-
-    samples = []
-    for row in rows:
-        if split is not None and (row.get("split") or "").strip() != split:
-            continue
-        cells = (row.get("cells") or "").strip()
-        samples.append(
-            SegmentationSampleConfig(
-                name=(row.get("name") or "").strip() or None,
-                inputs=[resolve(row[c]) for c in input_columns],
-                labels=resolve(row["labels"]),
-                cells=resolve(cells) if cells else None,
-            )
+    table = read_manifest_table(path)
+    input_columns = table.columns_starting("input")
+    if not input_columns or "labels" not in table.header:
+        raise ValueError(
+            f"manifest '{path}' needs input and labels columns (columns: {table.header})"
         )
-    return samples
+    return [
+        SegmentationSampleConfig(
+            name=row.get("name") or None,
+            inputs=[table.file(row[c]) for c in input_columns],
+            labels=table.file(row["labels"]),
+            cells=table.file(row["cells"]) if row.get("cells") else None,
+        )
+        for row in table.rows
+        if split is None or row.get("split", "") == split
+    ]
 
 
 def training_and_validation_samples(
     data: SegmentationDataConfig,
 ) -> tuple[list[SegmentationSampleConfig], list[SegmentationSampleConfig]]:
-    """The configured training samples (first ``max_images``) and validation samples."""
+    """The configured training samples (first ``max_images``) and validation samples (listed,
+    from the manifest's validation split, and cut off each training image by
+    ``validation_fraction``)."""
     training = list(data.samples)
     validation = list(data.validation)
     if data.manifest is not None:
@@ -138,26 +127,8 @@ def training_and_validation_samples(
         raise ValueError(f"no training sample (manifest split '{data.split}' is empty?)")
     if data.max_images is not None:
         training = training[: data.max_images]
-    return training, validation
-
-
-def make_target(
-    head: str, labels: NDArray[np.integer], cells: NDArray[np.integer] | None
-) -> NDArray[np.float32]:
-    """The training target of a head, ``(T, Y, X)`` float32.
-
-    semantic: foreground ``(1, Y, X)``, or with ``cells`` the class index ``(1, Y, X)``;
-    distance: (distance, foreground); hover: (foreground, horizontal, vertical).
-    """
-    if head == "semantic":
-        if cells is not None:
-            return three_class_target(labels, cells)[None].astype(np.float32)
-        return foreground_target(labels)[None]
-    if head == "distance":
-        return np.stack([distance_target(labels), foreground_target(labels)])
-    if head == "hover":
-        return np.concatenate([foreground_target(labels)[None], hover_target(labels)])
-    raise ValueError(f"unknown head '{head}'; expected semantic, distance or hover")
+    training, held_out = hold_out(training, data.validation_fraction)
+    return training, validation + held_out
 
 
 def _sample_grid(

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage as ndi
@@ -71,3 +73,47 @@ def hover_target(labels: NDArray[np.integer]) -> NDArray[np.float32]:
         scale[scale == 0] = 1
         out[channel][foreground] = offset / scale[ids]
     return out
+
+
+def _semantic_target(
+    labels: NDArray[np.integer], cells: NDArray[np.integer] | None
+) -> NDArray[np.float32]:
+    """Foreground ``(1, Y, X)``, or with ``cells`` the class index ``(1, Y, X)``."""
+    if cells is not None:
+        return three_class_target(labels, cells)[None].astype(np.float32)
+    return foreground_target(labels)[None]
+
+
+def _distance_target(
+    labels: NDArray[np.integer], cells: NDArray[np.integer] | None
+) -> NDArray[np.float32]:
+    """(distance, foreground) ``(2, Y, X)``."""
+    return np.stack([distance_target(labels), foreground_target(labels)])
+
+
+def _hover_target(
+    labels: NDArray[np.integer], cells: NDArray[np.integer] | None
+) -> NDArray[np.float32]:
+    """(foreground, horizontal, vertical) ``(3, Y, X)``."""
+    return np.concatenate([foreground_target(labels)[None], hover_target(labels)])
+
+
+TargetBuilder = Callable[[NDArray[np.integer], NDArray[np.integer] | None], NDArray[np.float32]]
+
+TARGETS: dict[str, TargetBuilder] = {
+    "semantic": _semantic_target,
+    "distance": _distance_target,
+    "hover": _hover_target,
+}
+"""Head name → ``(labels, cells or None) -> (T, Y, X) float32`` training target (the data half of
+a head's declaration; see :data:`stainless.models.heads.HEADS`)."""
+
+
+def make_target(
+    head: str, labels: NDArray[np.integer], cells: NDArray[np.integer] | None
+) -> NDArray[np.float32]:
+    """The training target ``(T, Y, X)`` float32 of ``head`` for instance ``labels`` (and
+    ``cells`` for a 3-class semantic model)."""
+    if head not in TARGETS:
+        raise ValueError(f"unknown head '{head}'; expected one of {sorted(TARGETS)}")
+    return TARGETS[head](labels, cells)

@@ -8,8 +8,6 @@ Light My Cells paper. Absent targets are marked in a ``present`` mask that the l
 
 from __future__ import annotations
 
-import csv
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +19,10 @@ from torch.utils.data import Dataset
 from stainless.config import DataConfig, SampleConfig
 from stainless.data.augment import random_dihedral
 from stainless.data.normalize import TargetScale, normalize_planes, percentile_range, target_scale
-from stainless.io import ImageMetadata, read_image
+from stainless.io import read_image
+from stainless.io.manifest import read_manifest_table
+from stainless.io.metadata import modality_from_channel_names
+from stainless.io.planes import crop_region, read_input_planes
 
 
 @dataclass(frozen=True)
@@ -54,68 +55,11 @@ class LoadedSample:
     modality: int
 
 
-def read_input_planes(files: list[Path]) -> tuple[NDArray[np.generic], ImageMetadata]:
-    """Stack the planes of ``files`` into ``(C, Y, X)``: a YX file gives one plane, a CYX or ZYX
-    file all of its planes (a ZCYX file is refused: say which planes to use). Also returns the
-    first file's metadata (pixel size), to be carried over to predictions."""
-    planes = []
-    metadata = None
-    for file in files:
-        image = read_image(file)
-        metadata = metadata or image.metadata
-        if image.axes == "YX":
-            planes.append(image.array[None])
-        elif image.axes in ("CYX", "ZYX"):
-            planes.append(image.array)
-        elif image.axes == "YXC":
-            planes.append(np.moveaxis(image.array, -1, 0))
-        else:
-            raise ValueError(
-                f"input '{file}' has axes '{image.axes}'; expected YX, CYX or ZYX planes"
-            )
-    shapes = {plane.shape[1:] for plane in planes}
-    if len(shapes) > 1:
-        raise ValueError(f"input planes {[f.name for f in files]} differ in size: {sorted(shapes)}")
-    return np.concatenate(planes, axis=0), metadata or ImageMetadata()
-
-
-_MODALITY_WORDS = {
-    "brightfield": ("brightfield", "bright", "bf", "transmitted"),
-    "phase": ("phase", "pc", "zernike"),
-    "dic": ("dic", "nomarski"),
-    "fluorescence": ("fluorescence", "fluo", "widefield"),
-}
-
-
-def modality_from_channel_names(names: tuple[str, ...] | None) -> str | None:
-    """The modality an OME channel name announces (``"Phase contrast"`` → phase), if any."""
-    for name in names or ():
-        tokens = [t for t in re.split(r"[^a-z0-9]+", name.lower()) if t]
-        for modality, words in _MODALITY_WORDS.items():
-            if any(token in words or token.startswith(words[0]) for token in tokens):
-                return modality
-    return None
-
-
 def resolve_modality(sample: SampleConfig) -> str | None:
     """The sample's modality: as configured, else from its first input's OME channel names."""
     if sample.modality is not None:
         return sample.modality
     return modality_from_channel_names(read_image(sample.inputs[0]).metadata.channel_names)
-
-
-def crop_region(
-    array: NDArray[np.generic], region: tuple[int, int, int, int] | None, name: str
-) -> NDArray[np.generic]:
-    """``array[..., y0:y1, x0:x1]`` of a sample's ``region`` (the whole array when None)."""
-    if region is None:
-        return array
-    y0, x0, y1, x1 = region
-    if y1 > array.shape[-2] or x1 > array.shape[-1]:
-        raise ValueError(
-            f"sample '{name}': region {region} exceeds the image size {array.shape[-2:]}"
-        )
-    return array[..., y0:y1, x0:x1]
 
 
 def load_sample(
@@ -178,36 +122,22 @@ def samples_from_manifest(path: Path) -> list[SampleConfig]:
     """Samples from a CSV: ``input*`` columns (planes, in column order), ``target_<name>`` columns
     (an empty cell = target absent), optional ``name`` and ``modality``. Paths are relative to the
     CSV's folder."""
-    with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows:
-        raise ValueError(f"manifest '{path}' lists no sample")
-    header = list(rows[0].keys())
-    input_columns = [c for c in header if c.startswith("input")]
-    target_columns = [c for c in header if c.startswith("target_")]
+    table = read_manifest_table(path)
+    input_columns = table.columns_starting("input")
+    target_columns = table.columns_starting("target_")
     if not input_columns:
-        raise ValueError(f"manifest '{path}' has no input column (columns: {header})")
-
-    def resolve(value: str) -> Path:
-        file = Path(value.strip())
-        return file if file.is_absolute() else path.parent / file
-
-    samples = []
-    for row in rows:
-        targets = {
-            c.removeprefix("target_"): resolve(row[c])
-            for c in target_columns
-            if (row[c] or "").strip()
-        }
-        samples.append(
-            SampleConfig(
-                name=(row.get("name") or "").strip() or None,
-                inputs=[resolve(row[c]) for c in input_columns],
-                targets=targets,
-                modality=(row.get("modality") or "").strip() or None,  # type: ignore[arg-type]
-            )
+        raise ValueError(f"manifest '{path}' has no input column (columns: {table.header})")
+    return [
+        SampleConfig(
+            name=row.get("name") or None,
+            inputs=[table.file(row[c]) for c in input_columns],
+            targets={
+                c.removeprefix("target_"): table.file(row[c]) for c in target_columns if row[c]
+            },
+            modality=row.get("modality") or None,  # type: ignore[arg-type]
         )
-    return samples
+        for row in table.rows
+    ]
 
 
 def target_names_of(samples: list[SampleConfig], configured: list[str] | None) -> list[str]:

@@ -8,9 +8,6 @@ mirror images).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,90 +16,12 @@ from numpy.typing import NDArray
 from torch import nn
 
 from stainless.data.normalize import normalize_planes
-from stainless.inference.tiling import TilePredictor, sliding_window
-from stainless.training.checkpoint import TranslationModelInfo, load_translation_network
-from stainless.training.device import bf16_supported, resolve_device
+from stainless.device import prepare_for_inference
+from stainless.model_folder import TranslationModelInfo, read_separate_index, resolve_model
+from stainless.models import load_translation_network
+from stainless.tiling import TilePredictor, TilingOptions, predict_tiled
 
-SEPARATE_INDEX = "separate.json"
-
-
-@dataclass(frozen=True)
-class TilingOptions:
-    """How a whole image is cut into tiles and recombined."""
-
-    tile: int = 512
-    overlap_fraction: float = 0.5
-    batch_size: int = 4
-    tta: bool = False
-    tta_flips: bool = False
-    margin_px: int = 0
-
-
-def to_channels_last(network: nn.Module) -> None:
-    """Channels-last weights for every 2-D convolution (oneDNN's fast layout on CPU); other
-    parameters, such as the 5-D kernel bank of a dynamic stem, keep their layout."""
-    for module in network.modules():
-        if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
-            module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-
-
-def prepare_for_inference(
-    network: nn.Module, device: str, precision: str
-) -> tuple[nn.Module, torch.device, bool]:
-    """Move ``network`` to ``device`` in eval mode and channels-last; returns it, the device and
-    whether to run under bf16 autocast (``precision``: auto = where native, bf16, fp32)."""
-    resolved = resolve_device(device)
-    if precision not in ("auto", "bf16", "fp32"):
-        raise ValueError(f"precision must be auto, bf16 or fp32, got {precision!r}")
-    use_bf16 = precision == "bf16" or (precision == "auto" and bf16_supported(resolved))
-    prepared = network.to(resolved).eval()
-    to_channels_last(prepared)
-    return prepared, resolved, use_bf16
-
-
-ViewCorrection = Callable[[NDArray[np.float32], int, bool], NDArray[np.float32]]
-"""``(maps, quarter_turns, mirrored) -> maps``: fixes channels that are vectors, after the maps of
-a turned/mirrored view have been turned back into place."""
-
-
-def predict_tiled(
-    image: NDArray[np.float32],
-    predict_tiles: TilePredictor,
-    n_out: int,
-    size_multiple: int,
-    options: TilingOptions,
-    correct_view: ViewCorrection | None = None,
-) -> NDArray[np.float32]:
-    """Tiled prediction ``(n_out, Y, X)`` of ``image`` ``(C, Y, X)``; with ``options.tta`` the
-    mean over the four quarter turns (and their mirror images with ``tta_flips``), each output
-    turned back into place (and corrected by ``correct_view`` where channels are vectors)."""
-
-    def run(view: NDArray[np.float32]) -> NDArray[np.float32]:
-        return sliding_window(
-            np.ascontiguousarray(view),
-            predict_tiles,
-            n_out,
-            tile=options.tile,
-            overlap_fraction=options.overlap_fraction,
-            batch_size=options.batch_size,
-            size_multiple=size_multiple,
-            margin_px=options.margin_px,
-        )
-
-    if not options.tta:
-        return run(image)
-    total = np.zeros((n_out, *image.shape[1:]), dtype=np.float64)
-    views = 0
-    for flip in (False, True) if options.tta_flips else (False,):
-        view = image[:, :, ::-1] if flip else image
-        for k in range(4):
-            output = np.rot90(run(np.rot90(view, k, axes=(1, 2))), -k, axes=(1, 2))
-            output = output[:, :, ::-1] if flip else output
-            if correct_view is not None:
-                output = correct_view(output, k, flip)
-            total += output
-            views += 1
-    return (total / views).astype(np.float32)
+__all__ = ["PerModalityPredictor", "TilingOptions", "TranslationPredictor", "load_predictor"]
 
 
 class TranslationPredictor:
@@ -240,16 +159,13 @@ def load_predictor(
 ) -> TranslationPredictor | PerModalityPredictor:
     """Load a model folder (or a ``separate`` folder of per-modality models), or a built-in
     model by name (``stainless models list``)."""
-    from stainless.zoo import resolve_model
-
     root = resolve_model(folder)
-    index = root / SEPARATE_INDEX
-    if index.is_file():
-        mapping = json.loads(index.read_text())
+    per_modality = read_separate_index(root)
+    if per_modality is not None:
         return PerModalityPredictor(
             {
-                modality: TranslationPredictor.load(root / sub, device, precision)
-                for modality, sub in mapping.items()
+                modality: TranslationPredictor.load(sub, device, precision)
+                for modality, sub in per_modality.items()
             }
         )
     return TranslationPredictor.load(root, device, precision)

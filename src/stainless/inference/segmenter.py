@@ -11,33 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 from numpy.typing import NDArray
 from torch import nn
 
 from stainless.data.normalize import normalize_planes
-from stainless.data.resample import resample_planes
-from stainless.inference.predictor import TilingOptions, predict_tiled, prepare_for_inference
-from stainless.models import activate, head_channels
-from stainless.postprocessing.instances import labels_from_maps
-from stainless.training.checkpoint import SegmentationModelInfo, load_segmentation_network
-
-
-def _correct_hover_view(maps: NDArray[np.float32], k: int, mirrored: bool) -> NDArray[np.float32]:
-    """HoVer maps of a view turned ``k`` quarter turns (``np.rot90``) and optionally mirrored,
-    already moved back into place: the (horizontal, vertical) offsets are vectors, so they are
-    turned back too, and a mirrored image has mirrored horizontal offsets."""
-    out = np.array(maps)
-    h, v = maps[2], maps[3]
-    if k == 1:
-        out[2], out[3] = -v, h
-    elif k == 2:
-        out[2], out[3] = -h, -v
-    elif k == 3:
-        out[2], out[3] = v, -h
-    if mirrored:
-        out[2] = -out[2]
-    return out
+from stainless.model_folder import SegmentationModelInfo, resolve_model
+from stainless.models import load_segmentation_network
+from stainless.models.whole_image import WholeImageMaps
+from stainless.postprocessing.decoders import labels_from_maps
+from stainless.tiling import TilingOptions
 
 
 class SegmentationPredictor:
@@ -68,8 +50,19 @@ class SegmentationPredictor:
         precision: str = "auto",
     ) -> None:
         self.info = info
-        self.network, self.device, self.use_bf16 = prepare_for_inference(
-            network, device, "fp32" if precision == "auto" else precision
+        self.maps = WholeImageMaps(
+            network,
+            info.head,
+            info.classes,
+            info.size_multiple,
+            info.input_scale,
+            device,
+            "fp32" if precision == "auto" else precision,
+        )
+        self.network, self.device, self.use_bf16 = (
+            self.maps.network,
+            self.maps.device,
+            self.maps.use_bf16,
         )
 
     @classmethod
@@ -78,44 +71,18 @@ class SegmentationPredictor:
     ) -> SegmentationPredictor:
         """Load a model folder written by ``stainless train segmentation``, or a built-in model
         by name (``stainless models list``)."""
-        from stainless.zoo import resolve_model
-
         network, info = load_segmentation_network(resolve_model(folder))
         return cls(network, info, device, precision)
-
-    def _predict_tiles(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
-        x = torch.from_numpy(batch).to(self.device).contiguous(memory_format=torch.channels_last)
-        with (
-            torch.inference_mode(),
-            torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_bf16),
-        ):
-            maps = activate(self.network(x).float(), self.info.head)
-        return maps.cpu().numpy()
 
     def predict_maps(
         self, planes: NDArray[np.generic], options: TilingOptions | None = None
     ) -> NDArray[np.float32]:
         """Activated maps ``(K, Y, X)`` of raw planes ``(C, Y, X)`` (see
-        :func:`stainless.postprocessing.instances.labels_from_maps` for their meaning)."""
+        :func:`stainless.postprocessing.decoders.labels_from_maps` for their meaning)."""
         if planes.ndim != 3 or planes.shape[0] != self.info.in_channels:
             got = planes.shape[0] if planes.ndim == 3 else f"an array of shape {planes.shape}"
             raise ValueError(f"this model expects {self.info.in_channels} input planes, got {got}")
-        options = options or TilingOptions()
-        normalized = normalize_planes(planes, *self.info.input_percentiles)
-        scale = self.info.input_scale
-        if scale != 1.0:  # the network works on magnified images; maps return to pixel size
-            normalized = resample_planes(normalized, scale, order=1)
-        maps = predict_tiled(
-            normalized,
-            self._predict_tiles,
-            head_channels(self.info.head, self.info.classes),
-            self.info.size_multiple,
-            options,
-            _correct_hover_view if self.info.head == "hover" else None,
-        )
-        if scale != 1.0:
-            maps = resample_planes(maps, shape=(planes.shape[1], planes.shape[2]), order=1)
-        return maps
+        return self.maps(normalize_planes(planes, *self.info.input_percentiles), options)
 
     def labels(
         self, maps: NDArray[np.float32], thresholds: dict[str, float] | None = None

@@ -1,5 +1,6 @@
 """Microscopy files: images with axes and metadata, label images, and data-set layouts."""
 
+from stainless.io.atomic import write_atomically, write_text_atomically
 from stainless.io.collections import (
     KNOWN_LABEL_SUFFIXES,
     Collection,
@@ -13,24 +14,33 @@ from stainless.io.collections import (
 )
 from stainless.io.images import Image, check_axes, project_z, read_image, write_image
 from stainless.io.labels import check_labels, read_labels
-from stainless.io.metadata import ImageMetadata
+from stainless.io.manifest import ManifestTable, read_manifest_table
+from stainless.io.metadata import ImageMetadata, modality_from_channel_names
+from stainless.io.planes import crop_region, read_input_planes
 
 __all__ = [
     "KNOWN_LABEL_SUFFIXES",
     "Collection",
     "Image",
     "ImageMetadata",
+    "ManifestTable",
     "Sample",
     "check_axes",
     "check_labels",
+    "crop_region",
     "list_dsb_samples",
     "list_images",
+    "modality_from_channel_names",
     "pair_by_name",
     "pair_folder",
     "project_z",
     "read_dsb_labels",
     "read_image",
+    "read_input_planes",
     "read_labels",
     "read_manifest",
+    "read_manifest_table",
+    "write_atomically",
     "write_image",
+    "write_text_atomically",
 ]

@@ -6,7 +6,6 @@ about and list) files that could not be paired instead of dropping them silently
 
 from __future__ import annotations
 
-import csv
 import os
 import warnings
 from collections.abc import Iterable, Sequence
@@ -18,6 +17,7 @@ from numpy.typing import NDArray
 
 from stainless.io.images import SUPPORTED_SUFFIXES, Image, read_image
 from stainless.io.labels import check_same_shape, read_labels
+from stainless.io.manifest import read_manifest_table
 
 LABEL_FILE_SUFFIXES = ("_cp_masks", "_masks", "_pred", "_labels")
 """Stem endings that mark a file as a label image (Cellpose, stainless and common conventions)."""
@@ -218,37 +218,28 @@ def read_manifest(
     ValueError
         Missing columns, an empty manifest, or a listed file that does not exist (row named).
     """
-    path = Path(csv_path)
-    if not path.is_file():
-        raise OSError(f"manifest '{path}' does not exist or is not a file")
-    with path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        header = list(reader.fieldnames or [])
-        rows = list(reader)
-    inputs = list(input_columns) if input_columns else [c for c in header if c.startswith("input")]
-    targets = (
-        list(target_columns) if target_columns else [c for c in header if c.startswith("target")]
-    )
+    table = read_manifest_table(csv_path)
+    path, header, rows = table.path, table.header, table.rows
+    inputs = list(input_columns) if input_columns else table.columns_starting("input")
+    targets = list(target_columns) if target_columns else table.columns_starting("target")
     missing = [column for column in inputs + targets if column not in header]
     if not inputs or missing:
         raise ValueError(
             f"manifest '{path}' has columns {header}; expected input column(s) "
             f"{inputs or ['input...']} and target column(s) {targets or ['target...']}"
         )
-    if not rows:
-        raise ValueError(f"manifest '{path}' lists no sample")
     samples = []
     for row_number, row in enumerate(rows, start=2):
         files = {}
         for column in inputs + targets:
-            value = (row.get(column) or "").strip()
+            value = row.get(column, "")
             if not value:
                 raise ValueError(f"manifest '{path}' row {row_number}: column '{column}' is empty")
-            file = Path(value) if Path(value).is_absolute() else path.parent / value
+            file = table.file(value)
             if not file.exists():
                 raise ValueError(f"manifest '{path}' row {row_number}: '{file}' does not exist")
             files[column] = file
-        name = (row.get("name") or "").strip() or image_stem(files[inputs[0]])
+        name = row.get("name", "") or image_stem(files[inputs[0]])
         samples.append(
             Sample(name, tuple(files[c] for c in inputs), tuple(files[c] for c in targets))
         )

@@ -8,8 +8,6 @@ keep their integer dtype and values.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ import tifffile
 from numpy.typing import NDArray
 
 from stainless.io._zarr import read_zarr, write_zarr
+from stainless.io.atomic import write_atomically
 from stainless.io.metadata import ImageMetadata, ome_metadata_of, ome_write_metadata
 
 VALID_AXES = frozenset("TCZYX")
@@ -298,50 +297,22 @@ def write_image(
         raise OSError(f"cannot write '{file_path}': folder '{file_path.parent}' does not exist")
     metadata = metadata or ImageMetadata()
     if suffix in ZARR_SUFFIXES:
-        _write_zarr_atomically(file_path, array, axes, metadata)
-        return file_path
-    descriptor, temporary = tempfile.mkstemp(
-        dir=file_path.parent, prefix=f".{file_path.name}.", suffix=".tmp"
-    )
-    os.close(descriptor)
-    try:
+        return write_atomically(
+            file_path, lambda temporary: write_zarr(temporary, array, axes, metadata)
+        )
+
+    def write_file(temporary: Path) -> None:
         if suffix in PNG_SUFFIXES:
-            Path(temporary).write_bytes(imagecodecs.png_encode(_png_array(array, axes, file_path)))
+            temporary.write_bytes(imagecodecs.png_encode(_png_array(array, axes, file_path)))
+            return
+        options: dict[str, Any] = {"compression": None if compression == "none" else compression}
+        if suffix.startswith(".ome"):
+            ome = ome_write_metadata(axes, metadata, array.shape)
+            tifffile.imwrite(temporary, array, ome=True, metadata=ome, **options)
         else:
-            options: dict[str, Any] = {
-                "compression": None if compression == "none" else compression
-            }
-            if suffix.startswith(".ome"):
-                tifffile.imwrite(
-                    temporary,
-                    array,
-                    ome=True,
-                    metadata=ome_write_metadata(axes, metadata, array.shape),
-                    **options,
-                )
-            else:
-                tifffile.imwrite(temporary, array, metadata={"axes": axes}, **options)
-        os.replace(temporary, file_path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-    return file_path
+            tifffile.imwrite(temporary, array, metadata={"axes": axes}, **options)
 
-
-def _write_zarr_atomically(
-    path: Path, array: NDArray[Any], axes: str, metadata: ImageMetadata
-) -> None:
-    """Write into a hidden sibling folder, then swap it into place (old store removed last)."""
-    temporary = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    store = temporary / "store.zarr"
-    try:
-        write_zarr(store, array, axes, metadata)
-        if path.exists():
-            retired = temporary / "retired"
-            os.replace(path, retired)
-        os.replace(store, path)
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
+    return write_atomically(file_path, write_file)
 
 
 def project_z(image: Image, method: Literal["max", "mean", "min", "sum"] = "max") -> Image:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,3 +79,21 @@ def ome_write_metadata(
         result["PhysicalSizeZ"] = metadata.z_step_um
         result["PhysicalSizeZUnit"] = "µm"
     return result
+
+
+_MODALITY_WORDS = {
+    "brightfield": ("brightfield", "bright", "bf", "transmitted"),
+    "phase": ("phase", "pc", "zernike"),
+    "dic": ("dic", "nomarski"),
+    "fluorescence": ("fluorescence", "fluo", "widefield"),
+}
+
+
+def modality_from_channel_names(names: tuple[str, ...] | None) -> str | None:
+    """The modality an OME channel name announces (``"Phase contrast"`` → phase), if any."""
+    for name in names or ():
+        tokens = [t for t in re.split(r"[^a-z0-9]+", name.lower()) if t]
+        for modality, words in _MODALITY_WORDS.items():
+            if any(token in words or token.startswith(words[0]) for token in tokens):
+                return modality
+    return None

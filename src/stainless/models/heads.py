@@ -14,19 +14,20 @@ probabilities and distances.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import nn
 
-
-def head_channels(head: str, classes: int) -> int:
-    """Output maps of a head: semantic 1 (two classes) or ``classes``; distance 2; hover 4."""
-    if head == "semantic":
-        return 1 if classes == 2 else classes
-    if head == "distance":
-        return 2
-    if head == "hover":
-        return 4
-    raise ValueError(f"unknown head '{head}'; expected semantic, distance or hover")
+from stainless.losses import (
+    HeadLossSettings,
+    distance_head_loss,
+    hover_head_loss,
+    semantic_head_loss,
+)
 
 
 def _branch(in_channels: int, out_channels: int, hidden: int = 32) -> nn.Sequential:
@@ -58,18 +59,18 @@ class SegmentationNetwork(nn.Module):
         super().__init__()
         self.backbone = backbone
         self.head = head
-        self.pixel_branch: nn.Module | None = None
-        self.hover_branch: nn.Module | None = None
-        if head == "hover":
+        # branches are attributes of their own name, so weight names stay stable on disk
+        self.branch_names = [name for name, _ in HEADS[head].branches]
+        if self.branch_names:
             backbone.head = nn.Identity()
-            self.pixel_branch = _branch(feature_channels, 2)
-            self.hover_branch = _branch(feature_channels, 2)
+            for name, channels in HEADS[head].branches:
+                self.add_module(name, _branch(feature_channels, channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.pixel_branch is None or self.hover_branch is None:
+        if not self.branch_names:
             return self.backbone(x)
         features = self.backbone.features(x)  # type: ignore[operator]
-        return torch.cat([self.pixel_branch(features), self.hover_branch(features)], dim=1)
+        return torch.cat([getattr(self, name)(features) for name in self.branch_names], dim=1)
 
 
 class TransferNetwork(nn.Module):
@@ -94,9 +95,9 @@ class TransferNetwork(nn.Module):
         self.body = body
         self.target_index = target_index
         self.alpha = alpha
-        out_channels = head_channels(head, classes)
+        out_channels = HEADS[head].channels(classes)
         self.adapter: nn.Module | None = None
-        if not (head == "semantic" and out_channels == 1):
+        if out_channels != 1:
             hidden = 16
             self.adapter = nn.Sequential(
                 nn.Conv2d(1, hidden, 3, padding=1, bias=False),
@@ -115,14 +116,118 @@ class TransferNetwork(nn.Module):
         return self.adapter(translated)
 
 
-def activate(maps: torch.Tensor, head: str) -> torch.Tensor:
-    """Raw network maps → probabilities / distances, same shape.
+def _correct_hover_view(maps: NDArray[np.float32], k: int, mirrored: bool) -> NDArray[np.float32]:
+    """HoVer maps of a view turned ``k`` quarter turns (``np.rot90``) and optionally mirrored,
+    already moved back into place: the (horizontal, vertical) offsets are vectors, so they are
+    turned back too, and a mirrored image has mirrored horizontal offsets."""
+    out = np.array(maps)
+    h, v = maps[2], maps[3]
+    if k == 1:
+        out[2], out[3] = -v, h
+    elif k == 2:
+        out[2], out[3] = -h, -v
+    elif k == 3:
+        out[2], out[3] = v, -h
+    if mirrored:
+        out[2] = -out[2]
+    return out
 
-    semantic: sigmoid (1 map) or softmax; distance: (clamped distance, sigmoid mask); hover:
-    (softmax foreground pair, HoVer maps clamped to [−1, 1]).
+
+@dataclass(frozen=True)
+class Head:
+    """The network half of a segmentation head's declaration.
+
+    The other halves live with their stage, in tables keyed by the same name:
+    :data:`stainless.data.targets.TARGETS` (labels → training target) and
+    :data:`stainless.postprocessing.decoders.DECODERS` (maps → labels, and the threshold grid
+    tuned on validation images). A test asserts that the tables have the same keys.
+
+    Attributes
+    ----------
+    channels : callable
+        ``classes -> `` number of output maps.
+    activate : callable
+        Raw maps ``(N, K, H, W)`` → probabilities / distances, same shape.
+    loss : callable
+        ``(raw maps, target, HeadLossSettings) -> `` scalar loss (from :mod:`stainless.losses`).
+    foreground : callable
+        Raw maps → ``(N, H, W)`` boolean foreground (validation Dice).
+    target_foreground : callable
+        Target ``(N, T, H, W)`` → ``(N, H, W)`` boolean foreground.
+    branches : tuple of (name, channels)
+        Separate branches on the backbone's last features instead of its 1×1 output (HoVer-Net).
+    correct_view : callable or None
+        Fixes vector channels of a turned / mirrored test-time-augmentation view.
     """
-    if head == "semantic":
-        return torch.sigmoid(maps) if maps.shape[1] == 1 else torch.softmax(maps, dim=1)
-    if head == "distance":
-        return torch.cat([maps[:, :1].clamp(min=0), torch.sigmoid(maps[:, 1:2])], dim=1)
+
+    channels: Callable[[int], int]
+    activate: Callable[[torch.Tensor], torch.Tensor]
+    loss: Callable[[torch.Tensor, torch.Tensor, HeadLossSettings], torch.Tensor]
+    foreground: Callable[[torch.Tensor], torch.Tensor]
+    target_foreground: Callable[[torch.Tensor], torch.Tensor]
+    branches: tuple[tuple[str, int], ...] = ()
+    correct_view: Callable[[NDArray[np.float32], int, bool], NDArray[np.float32]] | None = None
+
+
+def _activate_semantic(maps: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(maps) if maps.shape[1] == 1 else torch.softmax(maps, dim=1)
+
+
+def _semantic_foreground(maps: torch.Tensor) -> torch.Tensor:
+    return maps.argmax(dim=1) > 0 if maps.shape[1] > 1 else maps[:, 0] > 0
+
+
+def _activate_distance(maps: torch.Tensor) -> torch.Tensor:
+    return torch.cat([maps[:, :1].clamp(min=0), torch.sigmoid(maps[:, 1:2])], dim=1)
+
+
+def _activate_hover(maps: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.softmax(maps[:, :2], dim=1), maps[:, 2:].clamp(-1, 1)], dim=1)
+
+
+HEADS: dict[str, Head] = {
+    # one foreground probability (2 classes) or softmax over background / nucleus / cytoplasm
+    "semantic": Head(
+        channels=lambda classes: 1 if classes == 2 else classes,
+        activate=_activate_semantic,
+        loss=semantic_head_loss,
+        foreground=_semantic_foreground,
+        target_foreground=lambda target: target[:, 0] > 0,
+    ),
+    # normalised distance to the border + mask logits ([Bonte2022], after [Naylor2019])
+    "distance": Head(
+        channels=lambda classes: 2,
+        activate=_activate_distance,
+        loss=distance_head_loss,
+        foreground=lambda maps: maps[:, 1] > 0,
+        target_foreground=lambda target: target[:, 1] > 0.5,
+    ),
+    # foreground logits pair + horizontal / vertical offsets to the centre ([Graham2019])
+    "hover": Head(
+        channels=lambda classes: 4,
+        activate=_activate_hover,
+        loss=hover_head_loss,
+        foreground=lambda maps: maps[:, 1] > maps[:, 0],
+        target_foreground=lambda target: target[:, 0] > 0.5,
+        branches=(("pixel_branch", 2), ("hover_branch", 2)),
+        correct_view=_correct_hover_view,
+    ),
+}
+"""Head name → its network-side declaration."""
+
+
+def head_of(name: str) -> Head:
+    """The declaration of head ``name``; ``ValueError`` naming the known heads otherwise."""
+    if name not in HEADS:
+        raise ValueError(f"unknown head '{name}'; expected one of {sorted(HEADS)}")
+    return HEADS[name]
+
+
+def head_channels(head: str, classes: int) -> int:
+    """Output maps of ``head`` for ``classes`` classes."""
+    return head_of(head).channels(classes)
+
+
+def activate(maps: torch.Tensor, head: str) -> torch.Tensor:
+    """Raw network maps ``(N, K, H, W)`` → probabilities / distances, same shape."""
+    return head_of(head).activate(maps)

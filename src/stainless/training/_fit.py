@@ -1,11 +1,18 @@
-"""The Lightning fit shared by every training command: checkpoints, resume, logs, quiet start."""
+"""The Lightning fit shared by every training command: budgets, progress, checkpoints, resume,
+and a clean stop on SIGTERM / SIGINT."""
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from types import FrameType
+from typing import Any, Literal, Protocol
 
 import lightning.pytorch as pl
 import torch
@@ -13,7 +20,15 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
-from stainless.training.device import lightning_device, lightning_precision
+from stainless.config import RunSettings
+from stainless.device import lightning_device, lightning_precision
+from stainless.model_folder import CHECKPOINTS, last_checkpoint
+from stainless.training._progress import PlainProgress
+from stainless.training.interruption import TrainingInterrupted
+
+Progress = Literal["bar", "lines", "none"]
+"""``bar``: a live progress bar (a terminal); ``lines``: a plain line every
+``training.progress_every_s`` seconds (logs, ``nohup``); ``none``: silent."""
 
 
 class EpochAware(Protocol):
@@ -32,12 +47,80 @@ class _NewCropsEachEpoch(Callback):
         self.crops.set_epoch(trainer.current_epoch)
 
 
+class _CheckpointOnInterrupt(Callback):
+    """Writes ``last.ckpt`` when a signal stops the fit, so that ``--resume`` continues."""
+
+    def __init__(self, path: Path, received: list[int]) -> None:
+        self.path = path
+        self.received = received
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        if self.received:
+            trainer.save_checkpoint(self.path)
+
+
+@contextmanager
+def _signals_recorded(received: list[int]) -> Iterator[None]:
+    """Record SIGTERM / SIGINT in ``received`` while the block runs. SIGINT still raises
+    ``KeyboardInterrupt``; Lightning adds its own SIGTERM handler, which stops the loop at the
+    end of the current batch."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def record(signal_number: int, frame: FrameType | None) -> None:
+        received.append(signal_number)
+        if signal_number == signal.SIGINT:
+            raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, record) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for signal_number, handler in previous.items():
+            signal.signal(signal_number, handler)
+
+
 def check_resumable(output: Path, resume: bool) -> None:
     """With ``--resume`` a checkpoint must exist."""
-    if resume and not (output / "checkpoints" / "last.ckpt").is_file():
-        raise FileNotFoundError(
-            f"--resume: no checkpoint at '{output / 'checkpoints' / 'last.ckpt'}'"
-        )
+    if resume and not last_checkpoint(output).is_file():
+        raise FileNotFoundError(f"--resume: no checkpoint at '{last_checkpoint(output)}'")
+
+
+def progress_mode(progress: bool | Progress) -> Progress:
+    """``True`` → ``bar``, ``False`` → ``none``; a mode is kept."""
+    if isinstance(progress, bool):
+        return "bar" if progress else "none"
+    return progress
+
+
+def _callbacks(
+    loader: DataLoader[Any],
+    output: Path,
+    training: RunSettings,
+    progress: Progress,
+    received: list[int],
+) -> list[Callback]:
+    # save_top_k=1 with no monitor keeps the latest epoch (save_top_k=0 saves only at the end).
+    callbacks: list[Callback] = [
+        ModelCheckpoint(
+            dirpath=output / CHECKPOINTS,
+            save_last=True,
+            save_top_k=1,
+            enable_version_counter=False,
+        ),
+        _NewCropsEachEpoch(loader.dataset),  # type: ignore[arg-type]
+        _CheckpointOnInterrupt(last_checkpoint(output), received),
+    ]
+    if progress == "lines":
+        total = training.epochs * max(len(loader), 1)
+        if training.max_steps is not None:
+            total = min(total, training.max_steps)
+        budget = training.max_minutes * 60 if training.max_minutes is not None else None
+        callbacks.append(PlainProgress(total, training.progress_every_s, budget))
+    return callbacks
 
 
 def fit(
@@ -45,58 +128,79 @@ def fit(
     loader: DataLoader[Any],
     val_loader: DataLoader[Any] | None,
     output: Path,
-    training: Any,
+    training: RunSettings,
     *,
     resume: bool,
-    progress: bool,
+    progress: bool | Progress,
 ) -> pl.Trainer:
     """Fit ``module``, writing ``<output>/checkpoints`` (every epoch, and ``last.ckpt``) and
     ``<output>/logs``; resumes from ``last.ckpt`` when asked.
 
-    ``training`` is a training config with ``epochs``, ``device``, ``devices``, ``precision`` and
-    ``val_every_n_steps``; the loader's dataset must have ``set_epoch``.
+    The fit ends after ``training.epochs``, or earlier at ``training.max_steps`` steps or
+    ``training.max_minutes`` (then the caller goes on as after the last epoch). The loader's
+    dataset must have ``set_epoch``.
+
+    Raises
+    ------
+    TrainingInterrupted
+        SIGTERM or SIGINT stopped the fit; ``last.ckpt`` was written first.
     """
+    mode = progress_mode(progress)
     steps_per_epoch = max(len(loader), 1)
     # Lightning's start-up banners (GPU/TPU availability, tips) are noise for our users.
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    checkpoints = output / "checkpoints"
     if not resume:  # a fresh run must not leave an older run's checkpoints to be resumed later
-        for stale in checkpoints.glob("*.ckpt"):
+        for stale in (output / CHECKPOINTS).glob("*.ckpt"):
             stale.unlink()
-    # save_top_k=1 with no monitor keeps the latest epoch (save_top_k=0 saves only at the end).
-    checkpoint = ModelCheckpoint(
-        dirpath=checkpoints, save_last=True, save_top_k=1, enable_version_counter=False
-    )
+    received: list[int] = []
     accelerator = lightning_device(training.device)
     trainer = pl.Trainer(
         max_epochs=training.epochs,
+        max_steps=training.max_steps or -1,
+        max_time=timedelta(minutes=training.max_minutes) if training.max_minutes else None,
         accelerator=accelerator,
         devices=training.devices,
         precision=lightning_precision(training.precision, accelerator),
         default_root_dir=output,
         logger=CSVLogger(output, name="logs"),
-        callbacks=[checkpoint, _NewCropsEachEpoch(loader.dataset)],  # type: ignore[arg-type]
+        callbacks=_callbacks(loader, output, training, mode, received),
         val_check_interval=min(training.val_every_n_steps, steps_per_epoch) if val_loader else None,
         limit_val_batches=None if val_loader else 0,
-        enable_progress_bar=progress,
+        enable_progress_bar=mode == "bar",
         enable_model_summary=False,
         num_sanity_val_steps=0,
         log_every_n_steps=min(10, steps_per_epoch),
     )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-        warnings.filterwarnings("ignore", message=".*Checkpoint directory .* is not empty.*")
-        warnings.filterwarnings(
-            "ignore", message=".*`validation_step` but have no `val_dataloader`.*"
-        )
-        trainer.fit(
-            module,
-            loader,
-            val_loader,
-            ckpt_path=str(checkpoints / "last.ckpt") if resume else None,
-        )
+    with warnings.catch_warnings(), _signals_recorded(received):
+        for noise in (
+            ".*does not have many workers.*",
+            ".*LeafSpec.*",
+            ".*Checkpoint directory .* is not empty.*",
+            ".*`validation_step` but have no `val_dataloader`.*",
+            ".*resuming from a checkpoint that ended before the epoch ended.*",
+        ):
+            warnings.filterwarnings("ignore", message=noise)
+        try:
+            trainer.fit(
+                module,
+                loader,
+                val_loader,
+                ckpt_path=str(last_checkpoint(output)) if resume else None,
+            )
+        except (SystemExit, KeyboardInterrupt):
+            if received:
+                raise TrainingInterrupted(received[0], last_checkpoint(output)) from None
+            raise
     return trainer
+
+
+def stop_reason(trainer: pl.Trainer, training: RunSettings) -> str:
+    """Why the fit ended: ``epochs``, ``max_steps`` or ``max_minutes`` (for the run metadata)."""
+    if training.max_steps is not None and trainer.global_step >= training.max_steps:
+        return "max_steps"
+    if trainer.current_epoch < training.epochs and training.max_minutes is not None:
+        return "max_minutes"
+    return "epochs"
 
 
 def trained_batches(trainer: pl.Trainer) -> int:

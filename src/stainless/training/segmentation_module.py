@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from stainless.config import SegmentationConfig
-from stainless.losses import distance_mask_terms, hover_loss, semantic_loss
+from stainless.losses import HeadLossSettings
+from stainless.models.heads import head_of
 
 Batch = dict[str, torch.Tensor]
 
@@ -50,7 +51,7 @@ class SegmentationModule(pl.LightningModule):
         # a shifted-sigmoid head has no weights of its own: freezing the body would train nothing
         has_head_weights = any(id(p) not in body_ids for p in network.parameters())
         self.frozen_body = frozen_body if has_head_weights else None
-        self.head = config.model.head
+        self.head = head_of(config.model.head)
         alpha = config.training.distance_alpha
         self.register_buffer(
             "distance_alpha", torch.tensor(float("nan") if alpha is None else alpha)
@@ -67,16 +68,12 @@ class SegmentationModule(pl.LightningModule):
 
     def loss(self, maps: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The head's loss of raw ``maps`` against ``target`` (see the class docstring)."""
-        maps = maps.float()
-        if self.head == "semantic":
-            weights = self.class_weights if self.class_weights.numel() else None
-            return semantic_loss(maps, target, self.config.training.semantic_loss, weights)
-        if self.head == "distance":
-            mse, bce = distance_mask_terms(maps, target)
-            if torch.isnan(self.distance_alpha):
-                self.distance_alpha.fill_(float((mse / bce.clamp(min=1e-8)).detach()))
-            return mse + self.distance_alpha * bce
-        return hover_loss(maps, target)
+        settings = HeadLossSettings(
+            semantic_loss=self.config.training.semantic_loss,
+            class_weights=self.class_weights if self.class_weights.numel() else None,
+            distance_alpha=self.distance_alpha,
+        )
+        return self.head.loss(maps.float(), target, settings)
 
     def training_step(self, batch: Batch, batch_index: int) -> torch.Tensor:
         loss = self.loss(self(batch["input"]), batch["target"])
@@ -87,14 +84,7 @@ class SegmentationModule(pl.LightningModule):
         maps = self(batch["input"]).float()
         target = batch["target"]
         self._validation_values["loss"].append(float(self.loss(maps, target)))
-        if self.head == "semantic" and maps.shape[1] > 1:
-            predicted = maps.argmax(dim=1) > 0
-            truth = target[:, 0] > 0
-        elif self.head == "hover":
-            predicted, truth = maps[:, 1] > maps[:, 0], target[:, 0] > 0.5
-        else:
-            channel = 0 if self.head == "semantic" else 1
-            predicted, truth = maps[:, channel] > 0, target[:, channel] > 0.5
+        predicted, truth = self.head.foreground(maps), self.head.target_foreground(target)
         overlap = float((predicted & truth).sum())
         total = float(predicted.sum() + truth.sum())
         self._validation_values["dice_fg"].append(2 * overlap / total if total else 1.0)

@@ -8,7 +8,6 @@ present in the data, in ``<output>/<modality>/``, indexed by ``<output>/separate
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from stainless.config import SampleConfig, TranslationConfig
+from stainless.data.splits import hold_out
 from stainless.data.translation import (
     LoadedSample,
     TrainingCrops,
@@ -28,10 +28,21 @@ from stainless.data.translation import (
     target_names_of,
     validation_crops,
 )
-from stainless.inference.predictor import SEPARATE_INDEX
+from stainless.model_folder import (
+    TranslationModelInfo,
+    holds_a_model,
+    save_model_folder,
+    write_separate_index,
+)
 from stainless.provenance import run_metadata
-from stainless.training._fit import check_resumable, fit, torch_threads, trained_batches
-from stainless.training.checkpoint import TranslationModelInfo, is_model_folder, save_model_folder
+from stainless.training._fit import (
+    Progress,
+    check_resumable,
+    fit,
+    stop_reason,
+    torch_threads,
+    trained_batches,
+)
 from stainless.training.module import Pix2PixModule, RegressionModule, TranslationModule
 
 
@@ -51,8 +62,7 @@ def _mean_scales(
 
 def _check_output(config: TranslationConfig, resume: bool, overwrite: bool) -> None:
     output = config.output
-    exists = is_model_folder(output) or (output / SEPARATE_INDEX).is_file()
-    if exists and not (resume or overwrite):
+    if holds_a_model(output) and not (resume or overwrite):
         raise FileExistsError(
             f"model folder '{output}' exists; pass --overwrite to replace it or --resume"
         )
@@ -64,7 +74,7 @@ def train_translation(
     *,
     resume: bool = False,
     overwrite: bool = False,
-    progress: bool = True,
+    progress: bool | Progress = True,
 ) -> Path:
     """Train a translation model and write its model folder; returns the folder.
 
@@ -75,14 +85,24 @@ def train_translation(
         Continue from the last checkpoint in ``<output>/checkpoints``.
     overwrite : bool
         Replace an existing model folder.
-    progress : bool
-        Show a progress bar with running losses.
+    progress : bool or {"bar", "lines", "none"}
+        A progress bar (True, ``bar``), a plain line every ``training.progress_every_s``
+        seconds (``lines``), or nothing (False, ``none``).
+
+    Raises
+    ------
+    TrainingInterrupted
+        SIGTERM / SIGINT stopped the training after saving ``checkpoints/last.ckpt``.
     """
     samples = config.data.samples or samples_from_manifest(config.data.manifest or Path())
+    samples, held_out = hold_out(samples, config.data.validation_fraction)
+    if held_out:
+        data = config.data.model_copy(update={"validation": [*config.data.validation, *held_out]})
+        config = config.model_copy(update={"data": data})
     if config.model.modality_strategy != "separate":
         _check_output(config, resume, overwrite)
         return _train_one(config, samples, resume=resume, progress=progress)
-    index = {}
+    modalities = []
     resolved = [s.model_copy(update={"modality": resolve_modality(s)}) for s in samples]
     unknown = [s.label for s in resolved if s.modality is None]
     if unknown:
@@ -92,8 +112,8 @@ def train_translation(
         chosen = [s for s in resolved if s.modality == modality]
         _check_output(sub, resume, overwrite)
         _train_one(sub, chosen, resume=resume, progress=progress)
-        index[modality] = modality
-    (config.output / SEPARATE_INDEX).write_text(json.dumps(index, indent=2) + "\n")
+        modalities.append(modality)
+    write_separate_index(config.output, modalities)
     return config.output
 
 
@@ -105,7 +125,11 @@ def _build_module(
 
 
 def _train_one(
-    config: TranslationConfig, samples: list[SampleConfig], *, resume: bool, progress: bool
+    config: TranslationConfig,
+    samples: list[SampleConfig],
+    *,
+    resume: bool,
+    progress: bool | Progress,
 ) -> Path:
     started = time.perf_counter()
     pl.seed_everything(config.seed, workers=True, verbose=False)
@@ -153,7 +177,7 @@ def _train_one(
         size_multiple=config.model.size_multiple,
     )
     meta = _training_meta(config, samples, module, trainer, time.perf_counter() - started)
-    return save_model_folder(config.output, config, module.network, info, meta)
+    return save_model_folder(config.output, config, module.network.state_dict(), info, meta)
 
 
 def _training_meta(
@@ -180,6 +204,7 @@ def _training_meta(
         training_seconds=round(seconds, 1),
         batches=trained_batches(trainer),
         epochs=int(trainer.current_epoch),
+        stopped_by=stop_reason(trainer, config.training),
         validation=module.validation_scores,
         torch_threads=torch_threads(),
     )

@@ -13,20 +13,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stainless.metrics import match_instances
-from stainless.postprocessing.instances import labels_from_maps
+from stainless.postprocessing.decoders import DECODERS, labels_from_maps
 
-MASK_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 GRIDS: dict[str, dict[str, tuple[float, ...]]] = {
-    "semantic": {"mask_threshold": MASK_THRESHOLDS},
-    "distance": {
-        "mask_threshold": MASK_THRESHOLDS,
-        "h": (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6),
-    },
-    "hover": {
-        "mask_threshold": MASK_THRESHOLDS,
-        "border_threshold": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
-    },
+    head: decoder.grid for head, decoder in DECODERS.items()
 }
+"""Head name → the thresholds tuned and the values tried (declared with each decoder)."""
 
 
 def mean_csi(

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from stainless.io.atomic import write_atomically
 from stainless.metrics._overlap import overlap_table
 from stainless.metrics.instance import matched_pairs
 from stainless.viz.outlines import grey_to_rgb, label_borders
@@ -110,8 +111,8 @@ def save_overlay_png(
         title=label or None,
         title_fontsize=8,
     )
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(temporary)
-    plt.close(figure)
-    temporary.replace(path)
+    try:
+        write_atomically(path, lambda temporary: figure.savefig(temporary, format="png"))
+    finally:
+        plt.close(figure)
     return path

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import html
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from stainless.io.atomic import write_text_atomically
 
 
 def _table(rows: Sequence[dict[str, object]]) -> str:
@@ -54,10 +54,5 @@ def write_html_report(
             f"<figcaption>{html.escape(caption)}</figcaption></figure>"
         )
     parts.append("</body></html>\n")
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write("\n".join(parts))
-    os.replace(temporary, path)
+    write_text_atomically(path, "\n".join(parts))
     return path

@@ -3,8 +3,9 @@
 Each built-in model is a normal model folder under ``stainless/zoo/<name>/`` (weights stored as
 float16 safetensors to halve the download; they are widened to float32 on loading) plus a
 ``zoo.json`` card: task, expected inputs, training data and its licence and credit, held-out
-metrics, and how it was built (``benchmarks/build_zoo.py``). Wherever a model folder is
-accepted (``--model``), a built-in name works too.
+metrics, and how it was built (``tools/build_zoo.py``). Wherever a model folder is
+accepted (``--model``), a built-in name works too
+(:func:`stainless.model_folder.resolve_model`).
 """
 
 from __future__ import annotations
@@ -55,22 +56,3 @@ def get_model(name: str) -> ZooModel:
             return model
     names = [m.name for m in list_models()]
     raise ValueError(f"no built-in model named '{name}'; built-in models: {names}")
-
-
-def resolve_model(name_or_folder: str | Path) -> Path:
-    """A model folder path: the argument itself when it exists, else a built-in model's folder.
-
-    Raises ``ValueError`` when it is neither (naming the built-in models).
-    """
-    path = Path(name_or_folder)
-    if path.exists():
-        return path
-    if path.name == str(name_or_folder):  # a bare name, not a path
-        names = {m.name: m.folder for m in list_models()}
-        if str(name_or_folder) in names:
-            return names[str(name_or_folder)]
-        raise ValueError(
-            f"'{name_or_folder}' is neither a model folder nor a built-in model "
-            f"(built-in: {sorted(names)})"
-        )
-    raise ValueError(f"model folder '{name_or_folder}' does not exist")

@@ -1,10 +1,11 @@
-"""Choosing the device and numeric precision for training and inference."""
+"""Choosing the device, numeric precision and memory layout for training and inference."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 import torch
+from torch import nn
 
 
 def resolve_device(requested: str) -> torch.device:
@@ -46,3 +47,25 @@ def lightning_precision(requested: str, accelerator: str) -> Literal["bf16-mixed
     if requested == "bf16" or (requested == "auto" and bf16_supported(device)):
         return "bf16-mixed"
     return "32-true"
+
+
+def to_channels_last(network: nn.Module) -> None:
+    """Channels-last weights for every 2-D convolution (oneDNN's fast layout on CPU); other
+    parameters, such as the 5-D kernel bank of a dynamic stem, keep their layout."""
+    for module in network.modules():
+        if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
+            module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+
+
+def prepare_for_inference(
+    network: nn.Module, device: str, precision: str
+) -> tuple[nn.Module, torch.device, bool]:
+    """Move ``network`` to ``device`` in eval mode and channels-last; returns it, the device and
+    whether to run under bf16 autocast (``precision``: auto = where native, bf16, fp32)."""
+    resolved = resolve_device(device)
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision must be auto, bf16 or fp32, got {precision!r}")
+    use_bf16 = precision == "bf16" or (precision == "auto" and bf16_supported(resolved))
+    prepared = network.to(resolved).eval()
+    to_channels_last(prepared)
+    return prepared, resolved, use_bf16

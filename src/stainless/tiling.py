@@ -8,6 +8,7 @@ exactly its pointwise result, whatever the tile size and overlap (tested).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -163,3 +164,65 @@ def sliding_window(
             total_weight[y : y + tile_y, x : x + tile_x] += tile_weights
     stitched = accumulated / total_weight
     return stitched[:, :height, :width].astype(np.float32)
+
+
+@dataclass(frozen=True)
+class TilingOptions:
+    """How a whole image is cut into tiles and recombined.
+
+    ``tile`` side (px), ``overlap_fraction`` of a tile shared with its neighbour, ``batch_size``
+    tiles per network call, ``tta`` averages the four quarter turns (and their mirror images with
+    ``tta_flips``), ``margin_px`` of each tile edge is given no weight (context only).
+    """
+
+    tile: int = 512
+    overlap_fraction: float = 0.5
+    batch_size: int = 4
+    tta: bool = False
+    tta_flips: bool = False
+    margin_px: int = 0
+
+
+ViewCorrection = Callable[[NDArray[np.float32], int, bool], NDArray[np.float32]]
+"""``(maps, quarter_turns, mirrored) -> maps``: fixes channels that are vectors, after the maps of
+a turned/mirrored view have been turned back into place."""
+
+
+def predict_tiled(
+    image: NDArray[np.float32],
+    predict_tiles: TilePredictor,
+    n_out: int,
+    size_multiple: int,
+    options: TilingOptions,
+    correct_view: ViewCorrection | None = None,
+) -> NDArray[np.float32]:
+    """Tiled prediction ``(n_out, Y, X)`` of ``image`` ``(C, Y, X)``; with ``options.tta`` the
+    mean over the four quarter turns (and their mirror images with ``tta_flips``), each output
+    turned back into place (and corrected by ``correct_view`` where channels are vectors)."""
+
+    def run(view: NDArray[np.float32]) -> NDArray[np.float32]:
+        return sliding_window(
+            np.ascontiguousarray(view),
+            predict_tiles,
+            n_out,
+            tile=options.tile,
+            overlap_fraction=options.overlap_fraction,
+            batch_size=options.batch_size,
+            size_multiple=size_multiple,
+            margin_px=options.margin_px,
+        )
+
+    if not options.tta:
+        return run(image)
+    total = np.zeros((n_out, *image.shape[1:]), dtype=np.float64)
+    views = 0
+    for flip in (False, True) if options.tta_flips else (False,):
+        view = image[:, :, ::-1] if flip else image
+        for k in range(4):
+            output = np.rot90(run(np.rot90(view, k, axes=(1, 2))), -k, axes=(1, 2))
+            output = output[:, :, ::-1] if flip else output
+            if correct_view is not None:
+                output = correct_view(output, k, flip)
+            total += output
+            views += 1
+    return (total / views).astype(np.float32)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from stainless.inference.tiling import gaussian_weights, sliding_window, tile_starts
+from stainless.tiling import gaussian_weights, sliding_window, tile_starts
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,168 @@
+"""Reading configs: YAML → paths resolved → overrides applied → validated, one rule for all.
+
+Relative paths inside a config file are relative to the file's folder; overrides (from the
+command line or a sweep variant) are dotted keys (``model.init``, ``training.max_minutes``)
+applied after that, as given. Every problem is reported in one line naming the file and the
+field.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from stainless.config.segmentation import SegmentationConfig
+from stainless.config.translation import TranslationConfig
+
+ConfigType = TypeVar("ConfigType", bound=BaseModel)
+
+_SAMPLE_FILES = ("inputs.*", "targets.*", "labels", "cells")
+TRAINING_PATHS: tuple[str, ...] = (
+    "output",
+    "data.manifest",
+    *(f"data.{group}.*.{key}" for group in ("samples", "validation") for key in _SAMPLE_FILES),
+    "model.init",
+    "model.encoder_weights",
+)
+"""Where a training config (translation or segmentation) names files."""
+
+
+def _resolve(value: Any, base: Path) -> Any:
+    if isinstance(value, str | os.PathLike) and not Path(value).is_absolute():
+        return os.path.normpath(base / value)
+    return value
+
+
+def _resolve_at(node: Any, keys: Sequence[str], base: Path) -> Any:
+    if not keys:
+        return _resolve(node, base)
+    key, rest = keys[0], keys[1:]
+    if key == "*":
+        if isinstance(node, list):
+            return [_resolve_at(item, rest, base) for item in node]
+        if isinstance(node, dict):
+            return {name: _resolve_at(item, rest, base) for name, item in node.items()}
+        return node
+    if isinstance(node, dict) and node.get(key) is not None:
+        return {**node, key: _resolve_at(node[key], rest, base)}
+    return node
+
+
+def resolve_paths(raw: dict[str, Any], base: Path, path_keys: Sequence[str]) -> dict[str, Any]:
+    """``raw`` with the relative paths at ``path_keys`` made relative to ``base``.
+
+    A path key is dotted; ``*`` stands for every item of a list or every value of a mapping
+    (``data.samples.*.inputs.*``). Absent keys are skipped; ``raw`` is not modified.
+    """
+    resolved: Any = raw
+    for pattern in path_keys:
+        resolved = _resolve_at(resolved, pattern.split("."), base)
+    return dict(resolved)
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``raw`` with each dotted key of ``overrides`` set (None values are skipped)."""
+    result = dict(raw)
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        *sections, key = dotted.split(".")
+        node = result
+        for section in sections:
+            child = node.get(section)
+            node[section] = dict(child) if isinstance(child, dict) else {}
+            node = node[section]
+        node[key] = value
+    return result
+
+
+def format_validation_error(error: ValidationError, source: str) -> str:
+    """One line naming every problem of a config: ``config 'x.yaml' is invalid: a.b: ...``."""
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        problems.append(f"{where}: {item['msg']}")
+    return f"config '{source}' is invalid: " + "; ".join(problems)
+
+
+def read_config(
+    path: str | os.PathLike[str],
+    config_type: type[ConfigType],
+    path_keys: Sequence[str],
+    overrides: Mapping[str, Any] | None = None,
+) -> ConfigType:
+    """Read a YAML config, resolve its paths, apply dotted ``overrides``, validate.
+
+    Raises
+    ------
+    OSError
+        The file does not exist.
+    ValueError
+        Unreadable YAML, not a mapping, unknown or invalid keys (all problems in one line).
+    """
+    config_path = Path(path)
+    if not config_path.is_file():
+        raise OSError(f"config '{config_path}' does not exist")
+    try:
+        raw = yaml.safe_load(config_path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ValueError(f"config '{config_path}' is not valid YAML: {error}") from error
+    if not isinstance(raw, dict):
+        raise ValueError(f"config '{config_path}' must hold a mapping of settings")
+    raw = resolve_paths(raw, config_path.parent.resolve(), path_keys)
+    raw = apply_overrides(raw, overrides or {})
+    try:
+        return config_type.model_validate(raw)
+    except ValidationError as error:
+        raise ValueError(format_validation_error(error, str(config_path))) from error
+
+
+def check_files_exist(config_path: Path, named_files: list[tuple[str, Path]]) -> None:
+    """``ValueError`` naming the first of ``(owner, file)`` that does not exist."""
+    for owner, file in named_files:
+        if not file.exists():
+            raise ValueError(f"config '{config_path}': {owner} file '{file}' does not exist")
+
+
+def load_translation_config(path: str | os.PathLike[str], **overrides: Any) -> TranslationConfig:
+    """Read, resolve and validate a translation config YAML file.
+
+    ``overrides`` are dotted keys (``seed=3``, ``output=...``, ``**{"training.epochs": 2}``).
+    """
+    config = read_config(path, TranslationConfig, TRAINING_PATHS, overrides)
+    check_files_exist(
+        Path(path),
+        [
+            (f"sample '{sample.label}'", file)
+            for sample in [*config.data.samples, *config.data.validation]
+            for file in [*sample.inputs, *sample.targets.values()]
+        ],
+    )
+    return config
+
+
+def load_segmentation_config(path: str | os.PathLike[str], **overrides: Any) -> SegmentationConfig:
+    """Read, resolve and validate a segmentation config YAML file (overrides as
+    :func:`load_translation_config`)."""
+    config = read_config(path, SegmentationConfig, TRAINING_PATHS, overrides)
+    files = [
+        (f"sample '{sample.label}'", file)
+        for sample in [*config.data.samples, *config.data.validation]
+        for file in [*sample.inputs, sample.labels, *([sample.cells] if sample.cells else [])]
+    ]
+    if config.data.manifest is not None:
+        files.append(("data.manifest", config.data.manifest))
+    if config.model.init is not None:
+        files.append(("model.init", config.model.init))
+    check_files_exist(Path(path), files)
+    return config
+
+
+def dump_config(config: BaseModel) -> str:
+    """The config as YAML text (paths as strings), for saving inside a model folder."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

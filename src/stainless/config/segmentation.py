@@ -1,0 +1,190 @@
+"""The config of ``stainless train segmentation`` (semantic and instance heads)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from stainless.config._base import Percentiles, Region, RunSettings, Strict
+
+
+class SegmentationSampleConfig(Strict):
+    """One annotated image: label-free or fluorescence input planes and instance labels.
+
+    ``labels`` holds the objects to segment (nuclei, cells; 0 = background). ``cells`` is the
+    cell label image of a 3-class (background / nucleus / cytoplasm) model, whose ``labels`` are
+    then the nuclei. ``region`` = (y0, x0, y1, x1) restricts the sample to a rectangle.
+    """
+
+    name: str | None = None
+    inputs: list[Path] = Field(min_length=1)
+    labels: Path
+    cells: Path | None = None
+    region: Region | None = None
+
+    @property
+    def label(self) -> str:
+        """The sample's name, or its first input's file name."""
+        return self.name or self.inputs[0].name
+
+
+class AugmentConfig(Strict):
+    """Training augmentations, each switchable (the dense-tissue paper found rotation hurt).
+
+    ``scaling`` = (min, max) zoom factor, ``rotation`` = any angle, ``intensity`` = random
+    contrast/brightness/gamma of the normalised input.
+    """
+
+    flips: bool = True
+    rot90: bool = True
+    rotation: bool = False
+    scaling: tuple[float, float] | None = None
+    intensity: bool = False
+
+    @field_validator("scaling")
+    @classmethod
+    def _scaling_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not 0 < value[0] <= value[1]:
+            raise ValueError(f"scaling must be (min, max) with 0 < min <= max, got {value}")
+        return value
+
+
+class SegmentationDataConfig(Strict):
+    """Annotated images, sampling and augmentation.
+
+    Samples come from ``samples`` or from a ``manifest`` CSV (columns ``input*``, ``labels``,
+    optional ``cells``, ``name`` and ``split``; rows whose split is ``split`` train, rows whose
+    split is ``validation_split`` validate). ``max_images`` keeps the first K training images
+    (few-shot experiments). ``scale`` magnifies the images before the network sees them, in
+    training and in prediction (2: cells of 15 px are seen as 30 px, Cellpose's working size);
+    labels and post-processing stay at the original pixel size. ``crops_per_epoch`` random
+    crops of ``crop_size``² make one epoch; ``validation_fraction`` holds out that fraction of
+    each training image (its last columns, or rows when the image is taller than wide) as
+    validation images, so one region per image is enough.
+    """
+
+    samples: list[SegmentationSampleConfig] = Field(default_factory=list)
+    validation: list[SegmentationSampleConfig] = Field(default_factory=list)
+    manifest: Path | None = None
+    split: str = "train"
+    validation_split: str | None = "val"
+    max_images: int | None = Field(None, ge=1)
+    validation_fraction: float = Field(0.0, ge=0.0, lt=0.5)
+    input_percentiles: Percentiles = (1.0, 99.8)
+    crop_size: int = Field(256, ge=16)
+    batch_size: int = Field(8, ge=1)
+    crops_per_epoch: int = Field(512, ge=1)
+    class_balanced: bool = True
+    augment: AugmentConfig = Field(default_factory=lambda: AugmentConfig.model_validate({}))
+    scale: float = Field(1.0, ge=0.25, le=4.0)
+
+
+class SegmentationModelConfig(Strict):
+    """Backbone, head and (optionally) the translation model it starts from.
+
+    Heads: ``semantic`` (``classes`` 2 → one sigmoid map, 3 → softmax over background / nucleus /
+    cytoplasm), ``distance`` (normalised distance + mask logits), ``hover`` (foreground logits
+    pair + horizontal/vertical maps). ``init`` = a translation model folder whose U-Net starts the
+    training; ``init_target`` picks its output (default: its first target).
+    """
+
+    architecture: Literal["unet", "tiramisu", "tiramisu103", "deeplabv3plus"] = "unet"
+    width: int = Field(32, ge=4)
+    depth: int = Field(4, ge=1, le=6)
+    head: str = "distance"
+    classes: Literal[2, 3] = 2
+    init: Path | None = None
+    init_target: str | None = None
+    shifted_sigmoid_alpha: float = Field(10.0, gt=0)
+    encoder_weights: Path | None = None
+
+    @field_validator("head")
+    @classmethod
+    def _declared_head(cls, head: str) -> str:
+        from stainless.models.heads import HEADS  # the heads' registry (imports torch)
+
+        if head not in HEADS:
+            raise ValueError(f"unknown head '{head}'; expected one of {sorted(HEADS)}")
+        return head
+
+    @property
+    def size_multiple(self) -> int:
+        """Tile and crop sides must be multiples of this."""
+        if self.architecture == "unet":
+            return int(2**self.depth)
+        return 32 if self.architecture.startswith("tiramisu") else 16
+
+
+class SegmentationTrainingConfig(RunSettings):
+    """Optimisation and losses, plus the shared :class:`RunSettings`.
+
+    ``semantic_loss``: class-weighted cross-entropy (``ce``), soft Dice (``dice``), soft Jaccard
+    (``jaccard``) or ``ce+dice``. ``class_weights``: per-class CE weights, or ``balanced``
+    (inverse class frequency of the training labels). ``distance_alpha``: weight of the mask BCE
+    against the distance MSE; by default the ratio of the two losses on the first batch
+    ([Bonte2022], eq. 2). ``freeze_epochs``: epochs during which a translation-initialised body
+    stays frozen and only the new head learns.
+    """
+
+    epochs: int = Field(50, ge=1)
+    weight_decay: float = Field(1e-5, ge=0)
+    semantic_loss: Literal["ce", "dice", "jaccard", "ce+dice"] = "ce+dice"
+    class_weights: list[float] | Literal["balanced"] | None = None
+    distance_alpha: float | None = Field(None, gt=0)
+    freeze_epochs: int = Field(0, ge=0)
+
+
+class PostprocessConfig(Strict):
+    """Maps → labels. ``tune_on: val`` searches ``mask_threshold`` and ``h`` on the validation
+    images after training (best mean csi@0.5) and stores them in the model folder."""
+
+    mask_threshold: float = Field(0.5, gt=0, lt=1)
+    h: float = Field(0.3, gt=0)
+    border_threshold: float = Field(0.3, gt=0, lt=1)
+    min_size_px: int = Field(10, ge=0)
+    tune_on: Literal["val"] | None = None
+
+
+class SegmentationConfig(Strict):
+    """Everything ``stainless train segmentation`` needs."""
+
+    seed: int = 0
+    output: Path
+    data: SegmentationDataConfig
+    model: SegmentationModelConfig = Field(
+        default_factory=lambda: SegmentationModelConfig.model_validate({})
+    )
+    training: SegmentationTrainingConfig = Field(
+        default_factory=lambda: SegmentationTrainingConfig.model_validate({})
+    )
+    postprocess: PostprocessConfig = Field(
+        default_factory=lambda: PostprocessConfig.model_validate({})
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SegmentationConfig:
+        if not self.data.samples and self.data.manifest is None:
+            raise ValueError("data: give samples or a manifest")
+        # with model.init the translation model's own multiple is checked when it is loaded
+        multiple = 1 if self.model.init is not None else self.model.size_multiple
+        if self.data.crop_size % multiple:
+            raise ValueError(
+                f"data.crop_size {self.data.crop_size} must be a multiple of {multiple} for "
+                f"model.architecture '{self.model.architecture}'"
+            )
+        if self.model.init is not None and self.model.architecture != "unet":
+            raise ValueError("model.init (a translation model) needs model.architecture 'unet'")
+        weights = self.training.class_weights
+        if isinstance(weights, list) and len(weights) != self.model.classes:
+            raise ValueError(
+                f"training.class_weights has {len(weights)} values for {self.model.classes} classes"
+            )
+        if self.postprocess.tune_on == "val" and not (
+            self.data.validation
+            or self.data.validation_fraction > 0
+            or (self.data.manifest and self.data.validation_split)
+        ):
+            raise ValueError("postprocess.tune_on 'val' needs validation images")
+        return self

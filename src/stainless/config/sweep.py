@@ -1,0 +1,54 @@
+"""The config of ``stainless experiment sweep``: task × K × init × seed × variant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from stainless.config._base import Strict
+from stainless.config.segmentation import SegmentationSampleConfig
+
+SWEEP_PATHS: tuple[str, ...] = (
+    "csv",
+    "runs",
+    "tasks.*",
+    "inits.*",
+    "test.*.inputs.*",
+    "test.*.labels",
+)
+"""Where a sweep config names files (relative to the YAML file)."""
+_RANDOM_ONLY: dict[str, Path | None] = {"random": None}
+
+
+class SweepConfig(Strict):
+    """A resumable grid of segmentation trainings, each scored on held-out images.
+
+    ``tasks`` maps a name to a segmentation config; ``inits`` maps a name to a translation model
+    folder (``null`` = random initialisation); ``k`` lists training-image counts (``all`` = every
+    sample of the task), taken from a seeded permutation of the task's samples
+    (``subset: permutation``, so seeds differ in data as well as weights) or in config order
+    (``subset: first``); with ``pair_validation`` the task's ``validation`` list holds one image
+    per training image, and the K chosen images bring theirs. ``variants`` maps a name to dotted
+    config overrides (``{"data.crop_size": 256}``); ``min_size_px`` adds scores with ground
+    truth and prediction filtered to objects of at least that many pixels. Every run appends
+    one row to ``csv``; rerunning skips the rows already there.
+    """
+
+    csv: Path
+    runs: Path
+    tasks: dict[str, Path] = Field(min_length=1)
+    inits: dict[str, Path | None] = Field(default_factory=lambda: _RANDOM_ONLY.copy(), min_length=1)
+    k: list[int | Literal["all"]] = Field(min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    variants: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {"baseline": dict[str, Any]()}, min_length=1
+    )
+    subset: Literal["permutation", "first"] = "permutation"
+    pair_validation: bool = False
+    test: list[SegmentationSampleConfig] = Field(min_length=1)
+    min_size_px: list[int] = Field(default_factory=list)
+    tile: int = Field(512, ge=16)
+    overlap_fraction: float = Field(0.5, ge=0.0, lt=1.0)
+    keep_models: bool = False

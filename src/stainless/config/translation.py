@@ -1,0 +1,129 @@
+"""The config of ``stainless train translation`` (in silico labelling)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from stainless.config._base import MODALITIES, Modality, Percentiles, Region, RunSettings, Strict
+
+
+class SampleConfig(Strict):
+    """One field of view: its label-free input planes and any of its fluorescence targets.
+
+    ``inputs`` lists files in plane order; a file may hold one plane (YX) or several (CYX/ZYX,
+    all used). ``targets`` maps a target name (``dapi``, ``membrane``...) to its file; any target
+    may be absent. ``modality`` defaults to what the first input's OME channel name says
+    (``Phase``, ``DIC``, ``Brightfield``...). ``region`` = (y0, x0, y1, x1) restricts the sample
+    to a rectangle (pixels), e.g. to split one field spatially into training and test parts.
+    """
+
+    name: str | None = None
+    inputs: list[Path] = Field(min_length=1)
+    targets: dict[str, Path] = Field(default_factory=dict)
+    modality: Modality | None = None
+    region: Region | None = None
+
+    @property
+    def label(self) -> str:
+        """The sample's name, or its first input's file name."""
+        return self.name or self.inputs[0].name
+
+
+class DataConfig(Strict):
+    """Paired training data, normalisation and sampling.
+
+    ``crops_per_epoch`` random crops of ``crop_size``² make one epoch; ``validation_fraction``
+    holds out that fraction of each training image (its last columns, or rows when the image is
+    taller than wide) as validation images, so one region per image is enough.
+    """
+
+    samples: list[SampleConfig] = Field(default_factory=list)
+    manifest: Path | None = None
+    validation: list[SampleConfig] = Field(default_factory=list)
+    validation_fraction: float = Field(0.0, ge=0.0, lt=0.5)
+    targets: list[str] | None = None
+    input_percentiles: Percentiles = (1.0, 99.8)
+    target_scaling: Literal["percentile", "uint16"] = "percentile"
+    target_percentiles: Percentiles = (2.0, 99.8)
+    crop_size: int = Field(256, ge=16)
+    flips: bool = True
+    rotations: bool = True
+    batch_size: int = Field(8, ge=1)
+    crops_per_epoch: int = Field(512, ge=1)
+    hide_target_fraction: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+class ModelConfig(Strict):
+    """Network and modality strategy."""
+
+    architecture: Literal["unet", "pix2pix"] = "unet"
+    width: int = Field(32, ge=4)
+    depth: int = Field(4, ge=1, le=6)
+    n_blocks: int = Field(9, ge=1)
+    discriminator_width: int = Field(64, ge=4)
+    modality_strategy: Literal["unified", "dynamic", "separate"] = "unified"
+    modalities: list[str] = Field(default_factory=lambda: list(MODALITIES))
+
+    @field_validator("modalities")
+    @classmethod
+    def _known_modalities(cls, value: list[str]) -> list[str]:
+        unknown = [m for m in value if m not in MODALITIES]
+        if unknown or not value or len(set(value)) != len(value):
+            raise ValueError(
+                f"modalities must be distinct values from {list(MODALITIES)}, got {value}"
+            )
+        return value
+
+    @property
+    def size_multiple(self) -> int:
+        """Tile and crop sides must be multiples of this."""
+        return 2**self.depth if self.architecture == "unet" else 8
+
+
+class TrainingConfig(RunSettings):
+    """Optimisation (Light My Cells defaults [LightMyCells2024]: Adam 2e-4, betas 0.5/0.999,
+    λ1 = 100, λ2 = 1), plus the shared :class:`RunSettings`."""
+
+    epochs: int = Field(100, ge=1)
+    learning_rate: float = Field(2e-4, gt=0)
+    decay_epochs: int | None = Field(None, ge=0)
+    betas: tuple[float, float] = (0.5, 0.999)
+    lambda_l1: float = Field(100.0, ge=0)
+    lambda_gan: float = Field(1.0, ge=0)
+    outside_range_weight: float = Field(0.1, ge=0, le=1)
+
+    @property
+    def constant_epochs(self) -> int:
+        """Epochs at the full learning rate before the linear decay to 0 (half by default)."""
+        decay = self.epochs // 2 if self.decay_epochs is None else self.decay_epochs
+        return max(self.epochs - decay, 0)
+
+
+class TranslationConfig(Strict):
+    """Everything ``stainless train translation`` needs."""
+
+    seed: int = 0
+    output: Path
+    data: DataConfig
+    model: ModelConfig = Field(default_factory=lambda: ModelConfig.model_validate({}))
+    training: TrainingConfig = Field(default_factory=lambda: TrainingConfig.model_validate({}))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TranslationConfig:
+        if not self.data.samples and self.data.manifest is None:
+            raise ValueError("data: give samples or a manifest")
+        multiple = self.model.size_multiple
+        if self.data.crop_size % multiple:
+            raise ValueError(
+                f"data.crop_size {self.data.crop_size} must be a multiple of {multiple} for "
+                f"model.architecture '{self.model.architecture}' (depth {self.model.depth})"
+            )
+        if (
+            self.training.decay_epochs is not None
+            and self.training.decay_epochs > self.training.epochs
+        ):
+            raise ValueError("training.decay_epochs cannot exceed training.epochs")
+        return self

@@ -1,0 +1,234 @@
+"""The model on disk: one self-describing folder, read and written only here.
+
+::
+
+    model/
+      config.yaml          the training config, as run
+      model.json           what prediction needs: head or targets, input planes, normalisation,
+                           tuned thresholds, pixel scale
+      weights.safetensors  the network's weights (no pickle: safe to load from anywhere)
+      meta.json            versions, seed, data, date, training time, validation metrics
+      checkpoints/         Lightning checkpoints of an unfinished or resumable training
+
+A ``separate`` translation model is a folder of per-modality model folders indexed by
+``separate.json``. A built-in model (``stainless models list``) is named instead of a path.
+Every file is written atomically; loading never unpickles. (After StarDist's and CSBDeep's
+model folders.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from pydantic import BaseModel
+from safetensors.torch import load_file, save_file
+
+from stainless.config import SegmentationConfig, TranslationConfig, dump_config
+from stainless.data.normalize import TargetScale
+from stainless.io.atomic import write_atomically, write_text_atomically
+
+WEIGHTS = "weights.safetensors"
+MODEL_JSON = "model.json"
+META_JSON = "meta.json"
+CONFIG_YAML = "config.yaml"
+SEPARATE_INDEX = "separate.json"
+CHECKPOINTS = "checkpoints"
+LAST_CHECKPOINT = "last.ckpt"
+
+
+@dataclass(frozen=True)
+class TranslationModelInfo:
+    """What prediction needs to know about a translation model (``model.json``)."""
+
+    target_names: list[str]
+    in_channels: int
+    input_percentiles: tuple[float, float]
+    target_scales: dict[str, tuple[float, float]]
+    modalities: list[str]
+    modality_strategy: str
+    size_multiple: int
+    kind: str = "translation"
+
+    def scale(self, target: str) -> TargetScale:
+        """Raw ↔ network map of one target."""
+        return TargetScale(*self.target_scales[target])
+
+
+@dataclass(frozen=True)
+class SegmentationModelInfo:
+    """What segmentation needs to know about a model (``model.json``).
+
+    ``thresholds``: post-processing settings (``mask_threshold``, ``h``, ``border_threshold``,
+    ``min_size_px``), tuned on validation images when asked. ``transfer``: for a network started
+    from a translation model, that model's ``model`` config, input planes, targets and the chosen
+    target, so the network can be rebuilt without the translation model's folder.
+    ``input_scale``: the magnification applied to images before the network (``data.scale``).
+    """
+
+    head: str
+    classes: int
+    in_channels: int
+    input_percentiles: tuple[float, float]
+    size_multiple: int
+    thresholds: dict[str, float]
+    transfer: dict[str, Any] | None = None
+    kind: str = "segmentation"
+    input_scale: float = 1.0
+
+
+ModelInfo = TranslationModelInfo | SegmentationModelInfo
+
+
+def is_model_folder(folder: Path) -> bool:
+    """True when ``folder`` holds a complete model (weights and description)."""
+    return (folder / WEIGHTS).is_file() and (folder / MODEL_JSON).is_file()
+
+
+def _require_model_folder(folder: Path) -> None:
+    if not is_model_folder(folder):
+        raise ValueError(
+            f"'{folder}' is not a stainless model folder (no {WEIGHTS} + {MODEL_JSON})"
+        )
+
+
+def last_checkpoint(folder: Path) -> Path:
+    """Where a training into ``folder`` keeps the checkpoint it resumes from."""
+    return folder / CHECKPOINTS / LAST_CHECKPOINT
+
+
+def _json_text(document: Any) -> str:
+    return json.dumps(document, indent=2, default=str) + "\n"
+
+
+def save_model_folder(
+    folder: Path,
+    config: BaseModel,
+    state: dict[str, torch.Tensor],
+    info: ModelInfo,
+    meta: dict[str, Any],
+) -> Path:
+    """Write a model folder, each file atomically; replaces the model files of an existing
+    folder (other files in it, such as training checkpoints and logs, are kept).
+
+    Parameters
+    ----------
+    folder : Path
+    config : BaseModel
+        The training config, saved as ``config.yaml``.
+    state : dict of str → tensor
+        The network's ``state_dict()``.
+    info, meta
+        ``model.json`` and ``meta.json``.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {key: value.detach().cpu().contiguous() for key, value in state.items()}
+    write_atomically(folder / WEIGHTS, lambda temporary: save_file(tensors, str(temporary)))
+    write_text_atomically(folder / CONFIG_YAML, dump_config(config))
+    write_text_atomically(folder / MODEL_JSON, _json_text(asdict(info)))
+    write_text_atomically(folder / META_JSON, _json_text(meta))
+    return folder
+
+
+def update_model_folder(
+    folder: Path, *, info: ModelInfo | None = None, meta: dict[str, Any] | None = None
+) -> None:
+    """Replace ``model.json`` with ``info`` and/or merge ``meta`` into ``meta.json``, atomically."""
+    _require_model_folder(folder)
+    if info is not None:
+        write_text_atomically(folder / MODEL_JSON, _json_text(asdict(info)))
+    if meta is not None:
+        write_text_atomically(folder / META_JSON, _json_text({**read_meta(folder), **meta}))
+
+
+def _read_model_json(folder: Path, kind: str) -> dict[str, Any]:
+    _require_model_folder(folder)
+    raw: dict[str, Any] = json.loads((folder / MODEL_JSON).read_text())
+    if raw.get("kind") != kind:
+        raise ValueError(f"model '{folder}' is a {raw.get('kind')} model, not a {kind} model")
+    return raw
+
+
+def read_translation_info(folder: Path) -> TranslationModelInfo:
+    """``model.json`` of a translation model folder."""
+    raw = _read_model_json(folder, "translation")
+    raw["input_percentiles"] = tuple(raw["input_percentiles"])
+    raw["target_scales"] = {k: tuple(v) for k, v in raw["target_scales"].items()}
+    return TranslationModelInfo(**raw)
+
+
+def read_segmentation_info(folder: Path) -> SegmentationModelInfo:
+    """``model.json`` of a segmentation model folder."""
+    raw = _read_model_json(folder, "segmentation")
+    raw["input_percentiles"] = tuple(raw["input_percentiles"])
+    return SegmentationModelInfo(**raw)
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    """``meta.json`` of a model folder (empty when absent)."""
+    path = folder / META_JSON
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _config_document(folder: Path) -> Any:
+    return yaml.safe_load((folder / CONFIG_YAML).read_text())
+
+
+def read_translation_config(folder: Path) -> TranslationConfig:
+    """The config a translation model folder was trained with."""
+    return TranslationConfig.model_validate(_config_document(folder))
+
+
+def read_segmentation_config(folder: Path) -> SegmentationConfig:
+    """The config a segmentation model folder was trained with."""
+    return SegmentationConfig.model_validate(_config_document(folder))
+
+
+def read_weights(folder: Path) -> dict[str, torch.Tensor]:
+    """The network weights of a model folder (safetensors: nothing is unpickled)."""
+    return load_file(str(folder / WEIGHTS))
+
+
+def read_separate_index(folder: Path) -> dict[str, Path] | None:
+    """Modality → model folder of a ``separate`` translation model; None for a single model."""
+    index = folder / SEPARATE_INDEX
+    if not index.is_file():
+        return None
+    return {modality: folder / sub for modality, sub in json.loads(index.read_text()).items()}
+
+
+def write_separate_index(folder: Path, modalities: list[str]) -> None:
+    """Index the per-modality model folders ``<folder>/<modality>`` of a ``separate`` model."""
+    mapping = {modality: modality for modality in modalities}
+    write_text_atomically(folder / SEPARATE_INDEX, json.dumps(mapping, indent=2) + "\n")
+
+
+def holds_a_model(folder: Path) -> bool:
+    """A model folder or a ``separate`` folder of them."""
+    return is_model_folder(folder) or (folder / SEPARATE_INDEX).is_file()
+
+
+def resolve_model(name_or_folder: str | os.PathLike[str]) -> Path:
+    """A model folder path: the argument itself when it exists, else a built-in model's folder.
+
+    Raises ``ValueError`` when it is neither (naming the built-in models).
+    """
+    from stainless.zoo import list_models
+
+    path = Path(name_or_folder)
+    if path.exists():
+        return path
+    if path.name == str(name_or_folder):  # a bare name, not a path
+        names = {m.name: m.folder for m in list_models()}
+        if str(name_or_folder) in names:
+            return names[str(name_or_folder)]
+        raise ValueError(
+            f"'{name_or_folder}' is neither a model folder nor a built-in model "
+            f"(built-in: {sorted(names)})"
+        )
+    raise ValueError(f"model folder '{name_or_folder}' does not exist")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any, Literal
 
 EXAMPLES = """examples:
   stainless train translation --config benchmarks/configs/isl_neurons_unet.yaml
@@ -12,6 +13,7 @@ EXAMPLES = """examples:
   stainless train segmentation --config nuclei.yaml --init models/phase-to-dapi --max-images 5
   stainless train translation --config cfg.yaml --seed 1 --output models/dapi-seed1
   stainless train translation --config cfg.yaml --resume       # continue an interrupted run
+  nohup stainless train segmentation --config cfg.yaml --max-minutes 60 > train.log &
 """
 
 
@@ -31,18 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    translation.add_argument("--config", required=True, type=Path, help="YAML config (see README)")
-    translation.add_argument("--seed", type=int, help="override the config's seed")
-    translation.add_argument(
-        "--output", type=Path, help="override the config's output model folder"
-    )
-    translation.add_argument(
-        "--resume", action="store_true", help="continue from the last checkpoint"
-    )
-    translation.add_argument(
-        "--overwrite", action="store_true", help="replace an existing model folder"
-    )
-    translation.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_run_options(translation)
     translation.set_defaults(handler=run_translation)
     segmentation = kinds.add_parser(
         "segmentation",
@@ -50,9 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    segmentation.add_argument("--config", required=True, type=Path, help="YAML config (README)")
-    segmentation.add_argument("--seed", type=int, help="override the config's seed")
-    segmentation.add_argument("--output", type=Path, help="override the output model folder")
+    _add_run_options(segmentation)
     segmentation.add_argument(
         "--init", type=Path, help="start from this translation model folder (transfer)"
     )
@@ -69,10 +58,43 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="do not train: tune the thresholds of the trained model folder again on validation",
     )
-    segmentation.add_argument("--resume", action="store_true", help="continue from last.ckpt")
-    segmentation.add_argument("--overwrite", action="store_true", help="replace the model")
-    segmentation.add_argument("--no-progress", action="store_true", help="no progress bar")
     segmentation.set_defaults(handler=run_segmentation)
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options every training shares: config, overrides, budget, resume, progress."""
+    parser.add_argument("--config", required=True, type=Path, help="YAML config (see README)")
+    parser.add_argument("--seed", type=int, help="override the config's seed")
+    parser.add_argument("--output", type=Path, help="override the config's output model folder")
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        help="time budget: stop cleanly after this many minutes, then write the model",
+    )
+    parser.add_argument("--max-steps", type=int, help="stop after this many optimisation steps")
+    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing model")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (on a terminal) or progress lines (in a log)",
+    )
+
+
+def _run_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "seed": args.seed,
+        "output": args.output,
+        "training.max_minutes": args.max_minutes,
+        "training.max_steps": args.max_steps,
+    }
+
+
+def _progress(args: argparse.Namespace) -> Literal["bar", "lines", "none"]:
+    """A bar on a terminal, plain lines in a log (``nohup``), nothing with --no-progress."""
+    if args.no_progress:
+        return "none"
+    return "bar" if sys.stderr.isatty() else "lines"
 
 
 def run_translation(args: argparse.Namespace) -> int:
@@ -80,12 +102,9 @@ def run_translation(args: argparse.Namespace) -> int:
     from stainless.config import load_translation_config
     from stainless.training.translation import train_translation
 
-    config = load_translation_config(args.config, seed=args.seed, output=args.output)
+    config = load_translation_config(args.config, **_run_overrides(args))
     folder = train_translation(
-        config,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        config, resume=args.resume, overwrite=args.overwrite, progress=_progress(args)
     )
     print(f"model written to {folder}")
     return 0
@@ -98,8 +117,7 @@ def run_segmentation(args: argparse.Namespace) -> int:
 
     config = load_segmentation_config(
         args.config,
-        seed=args.seed,
-        output=args.output,
+        **_run_overrides(args),
         **{
             "model.init": args.init,
             "data.max_images": args.max_images,
@@ -112,10 +130,7 @@ def run_segmentation(args: argparse.Namespace) -> int:
         print(f"re-tuned {config.output} on {tuning['images']} validation images: {settings}")
         return 0
     folder = train_segmentation(
-        config,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        config, resume=args.resume, overwrite=args.overwrite, progress=_progress(args)
     )
     print(f"model written to {folder}")
     return 0

@@ -15,11 +15,6 @@ from numpy.typing import NDArray
 from stainless.metrics import match_instances
 from stainless.postprocessing.decoders import DECODERS, labels_from_maps
 
-GRIDS: dict[str, dict[str, tuple[float, ...]]] = {
-    head: decoder.grid for head, decoder in DECODERS.items()
-}
-"""Head name → the thresholds tuned and the values tried (declared with each decoder)."""
-
 
 def mean_csi(
     maps: Sequence[NDArray[np.float32]],
@@ -57,7 +52,7 @@ def tune_thresholds(
     base : dict
         The untuned thresholds (kept for the keys not in the grid).
     """
-    grid = GRIDS[head]
+    grid = DECODERS[head].grid  # declared with the head's decoder
     best, best_score = dict(base), -1.0
     for values in itertools.product(*grid.values()):
         candidate = {**base, **dict(zip(grid.keys(), values, strict=True))}

@@ -34,13 +34,16 @@ def check_output(path: Path | None, overwrite: bool) -> None:
         raise OSError(f"output folder '{path.parent}' does not exist")
 
 
-def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """Mean over images of every numeric column (non-finite values are left out of the mean)."""
+def summarise(rows: Sequence[dict[str, Any]], totals: Sequence[str] = ()) -> dict[str, float]:
+    """Mean over images of every numeric column (non-finite values are left out of the mean),
+    and the sum over images of the ``totals`` columns (as ``<column>_total``)."""
     summary: dict[str, float] = {"n_images": float(len(rows))}
     keys = [key for key, value in rows[0].items() if isinstance(value, int | float)]
     for key in keys:
         values = [float(row[key]) for row in rows if math.isfinite(float(row[key]))]
         summary[key] = sum(values) / len(values) if values else float("nan")
+    for key in totals:
+        summary[f"{key}_total"] = float(sum(float(row[key]) for row in rows))
     return summary
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,15 @@ from stainless.io import (
 )
 from stainless.io.collections import LABEL_FILE_SUFFIXES, image_stem, strip_suffixes
 from stainless.io.labels import warn_if_binary_mask
-from stainless.metrics import DEFAULT_THRESHOLDS, instance_metrics, semantic_metrics
+from stainless.metrics import DEFAULT_THRESHOLDS, error_types, instance_metrics, semantic_metrics
 from stainless.metrics.intensity import translation_metrics
+from stainless.postprocessing.labels import remove_small_objects
+
+ERROR_KINDS = ("split", "merged", "missed", "spurious")
 
 EXAMPLES = """examples:
   stainless evaluate segmentation --pred predictions/ --gt test/ --output scores.json
+  stainless evaluate segmentation --pred predictions/ --gt 'test/*_masks.png' --errors
   stainless evaluate segmentation --pred a_pred.tif --gt a_masks.png --min-size 100
   stainless evaluate semantic --pred pred/ --gt gt/ --classes background nucleus cytoplasm
   stainless evaluate translation --pred dapi_pred.tif --gt dapi.png --output scores.csv
@@ -87,6 +91,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="N",
         help="drop objects under N pixels from both sides first (default 0: keep all)",
     )
+    segmentation.add_argument(
+        "--errors",
+        action="store_true",
+        help="also classify the unmatched objects: split, merged, missed, spurious",
+    )
     segmentation.set_defaults(handler=run_segmentation)
     semantic.add_argument(
         "--classes",
@@ -141,6 +150,7 @@ def _evaluate(
     args: argparse.Namespace,
     score: Callable[[Sample], dict[str, Any]],
     columns: list[str],
+    totals: Sequence[str] = (),
     **details: Any,
 ) -> int:
     check_output(args.output, args.overwrite)
@@ -148,8 +158,11 @@ def _evaluate(
     rows = [
         {"name": sample.name, **score(sample)} for sample in progress(pairs.samples, "evaluating")
     ]
-    summary = summarise(rows)
+    summary = summarise(rows, totals)
     print_table(rows, summary, ["name", *[c for c in columns if c in rows[0]]])
+    if totals:
+        counts = ", ".join(f"{key} {summary[f'{key}_total']:.0f}" for key in totals)
+        print(f"over all images: {counts}")
     if args.output is not None:
         write_results(
             args.output,
@@ -188,11 +201,14 @@ def run_segmentation(args: argparse.Namespace) -> int:
         warn_if_binary_mask(pred, sample.inputs[0].name)
         warn_if_binary_mask(gt, sample.targets[0].name)
         metrics = instance_metrics(gt, pred, thresholds=thresholds, min_size_px=args.min_size)
-        return {
-            "n_true": int(metrics.pop("n_true")),
-            "n_pred": int(metrics.pop("n_pred")),
-            **metrics,
-        }
+        row = {"n_true": int(metrics.pop("n_true")), "n_pred": int(metrics.pop("n_pred"))}
+        if args.errors:
+            if args.min_size:
+                gt = remove_small_objects(gt, args.min_size)
+                pred = remove_small_objects(pred, args.min_size)
+            counts = error_types(gt, pred)
+            row.update({key: counts[key] for key in ERROR_KINDS})
+        return {**row, **metrics}
 
     first = f"{thresholds[0]:.2f}"
     columns = [
@@ -204,8 +220,10 @@ def run_segmentation(args: argparse.Namespace) -> int:
         "map_csi",
         "aji",
         "ari",
+        *(ERROR_KINDS if args.errors else ()),
     ]
-    return _evaluate(args, score, columns, thresholds=thresholds, min_size_px=args.min_size)
+    totals = ("n_true", "n_pred", *ERROR_KINDS) if args.errors else ()
+    return _evaluate(args, score, columns, totals, thresholds=thresholds, min_size_px=args.min_size)
 
 
 def run_semantic(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ their sources.
 """
 
 from stainless.metrics.clustering import adjusted_rand_index, aggregated_jaccard_index
+from stainless.metrics.errors import ERROR_TYPES, error_types
 from stainless.metrics.instance import (
     DEFAULT_THRESHOLDS,
     MatchCounts,
@@ -36,6 +37,7 @@ from stainless.metrics.pixel import (
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
+    "ERROR_TYPES",
     "MatchCounts",
     "adjusted_rand_index",
     "aggregated_jaccard_index",
@@ -45,6 +47,7 @@ __all__ = [
     "cosine_distance",
     "count_matches",
     "dice_per_class",
+    "error_types",
     "euclidean_distance",
     "instance_metrics",
     "iou_per_class",

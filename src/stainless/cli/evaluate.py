@@ -27,7 +27,7 @@ from stainless.metrics import DEFAULT_THRESHOLDS, error_types, instance_metrics,
 from stainless.metrics.intensity import translation_metrics
 from stainless.postprocessing.labels import remove_small_objects
 
-ERROR_KINDS = ("split", "merged", "missed", "spurious")
+ERROR_KINDS = ("matched", "split", "merged", "missed", "spurious")
 
 EXAMPLES = """examples:
   stainless evaluate segmentation --pred predictions/ --gt test/ --output scores.json

@@ -12,6 +12,7 @@ EXAMPLES = """examples:
   stainless train segmentation --config benchmarks/configs/dsb2018_distance.yaml
   stainless train segmentation --config nuclei.yaml --init models/phase-to-dapi --max-images 5
   stainless train translation --config cfg.yaml --seed 1 --output models/dapi-seed1
+  stainless train segmentation --config cfg.yaml --set data.crop_size=256 --set data.batch_size=2
   stainless train translation --config cfg.yaml --resume       # continue an interrupted run
   nohup stainless train segmentation --config cfg.yaml --max-minutes 60 > train.log &
 """
@@ -72,6 +73,14 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         help="time budget: stop cleanly after this many minutes, then write the model",
     )
     parser.add_argument("--max-steps", type=int, help="stop after this many optimisation steps")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value by its dotted key (the value is read as YAML), e.g. "
+        "--set training.epochs=5 --set data.crop_size=256; repeatable",
+    )
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing model")
     parser.add_argument(
@@ -81,8 +90,25 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _set_overrides(settings: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings → dotted overrides, each value read as YAML (``5``, ``[0.8, 1.2]``)."""
+    import yaml
+
+    overrides = {}
+    for setting in settings:
+        key, equals, value = setting.partition("=")
+        if not equals or not key.strip():
+            raise ValueError(f"--set expects KEY=VALUE (a dotted config key), got '{setting}'")
+        try:
+            overrides[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            raise ValueError(f"--set {key}: the value is not valid YAML: {error}") from error
+    return overrides
+
+
 def _run_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {
+        **_set_overrides(args.set),
         "seed": args.seed,
         "output": args.output,
         "training.max_minutes": args.max_minutes,

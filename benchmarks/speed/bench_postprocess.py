@@ -15,7 +15,7 @@ pipelines take the same maps and settings (mask > 0.5, h = 0.3) and end with the
 Both run in this process, best of N after a warm-up (which also compiles the numba kernels).
 Agreement: ARI (all pixels) and csi@0.5 of stainless' labels against the reference's.
 
-    python benchmarks/bench_postprocess.py [--data ../shared/data] [--repeats 5]
+    python benchmarks/speed/bench_postprocess.py [--data ../shared/data] [--repeats 5]
 
 Writes ``benchmarks/results/bench_postprocess.json``; the last line printed is
 ``speedup_vs_skimage: <ratio>``.
@@ -44,7 +44,7 @@ from stainless.provenance import run_metadata
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_matching import MASKS, SIZE, best_time, resize_nearest
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 H = 0.3
 MASK_THRESHOLD = 0.5
 

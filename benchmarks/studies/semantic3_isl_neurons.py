@@ -8,7 +8,7 @@ region (columns 0–767) with the same crops, loss (CE + Dice, balanced class we
 768–1023) by ``stainless segment`` + ``stainless evaluate semantic``: Dice per class, parameter
 count and training time. Paper (bright-field, 3 classes): Dice 0.91 / 0.93 / 0.94.
 
-    python benchmarks/semantic3_isl_neurons.py [--reuse] [--data ../shared/data]
+    python benchmarks/studies/semantic3_isl_neurons.py [--reuse] [--data ../shared/data]
 
 Writes ``benchmarks/results/semantic3_isl_neurons.json``.
 """
@@ -34,7 +34,7 @@ from stainless.models import load_segmentation_network
 from stainless.provenance import run_metadata
 from stainless.training.segmentation import train_segmentation
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 RESULTS = HERE / "results" / "semantic3_isl_neurons"
 ARCHITECTURES = ("unet", "tiramisu", "deeplabv3plus")
 CLASSES = ["background", "nucleus", "cell"]

@@ -12,7 +12,7 @@ Both sides share the tiling code and differ only in how a batch of tiles goes th
 Best of N runs each after one warm-up run, in one process. The last line printed is
 ``speedup_vs_naive: <ratio>``.
 
-    python benchmarks/bench_inference.py [--repeats 3] [--size 2048]
+    python benchmarks/speed/bench_inference.py [--repeats 3] [--size 2048]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from stainless.models import build_translation_network
 from stainless.provenance import run_metadata
 from stainless.tiling import sliding_window
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 PLANES, TARGETS = 13, 3
 
 

@@ -1,15 +1,15 @@
 """Copy trained benchmark models into the package as built-in models (``stainless.zoo``).
 
-* ``nuclei-fluorescence``: the DSB2018 distance-map U-Net (``benchmarks/dsb2018.py``; training
-  data CC0), with its test-split scores from ``benchmarks/results/dsb2018.json``;
+* ``nuclei-fluorescence``: the DSB2018 distance-map U-Net (``benchmarks/studies/dsb2018.py``;
+  training data CC0), with its test-split scores from ``benchmarks/results/dsb2018.json``;
 * ``phase-to-dapi``: the isl-neurons pix2pix generator, 13 phase planes → DAPI, MAP2, NFH
-  (``benchmarks/isl_neurons.py``; data CC-BY-4.0, Christiansen et al. 2018), with its
+  (``benchmarks/studies/isl_neurons.py``; data CC-BY-4.0, Christiansen et al. 2018), with its
   held-out-strip scores from ``benchmarks/results/isl_neurons.json``.
 
 Weights are stored as float16 safetensors (half the size; widened to float32 on loading); the
 config, model.json and meta.json are copied as they are. Run after both benchmarks:
 
-    python benchmarks/build_zoo.py
+    python tools/build_zoo.py
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from safetensors.torch import load_file, save_file
 from stainless.model_folder import WEIGHTS, is_model_folder
 from stainless.zoo import CARD, ZOO_ROOT
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "benchmarks"
 RESULTS = HERE / "results"
 
 
@@ -46,7 +46,7 @@ def cards() -> dict[str, tuple[Path, dict[str, Any]]]:
                     "data": "DSB2018 test split (56 images), mean over images",
                     "scores": {k: dsb[k] for k in ("csi@0.50", "map_csi", "f1@0.50", "pq@0.50")},
                 },
-                "built_by": "benchmarks/dsb2018.py + benchmarks/build_zoo.py",
+                "built_by": "benchmarks/studies/dsb2018.py + tools/build_zoo.py",
             },
         ),
         "phase-to-dapi": (
@@ -62,7 +62,7 @@ def cards() -> dict[str, tuple[Path, dict[str, Any]]]:
                     "data": "isl-neurons test strip (columns 768-1023)",
                     "scores": {f"pcc_{t}": isl["test"][t]["pcc"] for t in ("dapi", "map2", "nfh")},
                 },
-                "built_by": "benchmarks/isl_neurons.py + benchmarks/build_zoo.py",
+                "built_by": "benchmarks/studies/isl_neurons.py + tools/build_zoo.py",
             },
         ),
     }

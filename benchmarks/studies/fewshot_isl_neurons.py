@@ -10,7 +10,7 @@ with K ∈ {1, 2, 5, 10, all = 12} crops (256 × 256) of the training region, ra
 initialisation, seeds 0–2, the same architecture and step budget for both inits; evaluated on
 the held-out strip (columns 768–1023).
 
-    python benchmarks/fewshot_isl_neurons.py [--data ../shared/data]
+    python benchmarks/studies/fewshot_isl_neurons.py [--data ../shared/data]
 
 Runs ``stainless experiment sweep --config benchmarks/configs/fewshot_isl_neurons.yaml``
 (resumable), which writes ``benchmarks/results/fewshot_isl_neurons.csv`` and ``.png``; this
@@ -32,7 +32,7 @@ import numpy as np
 from stainless.cli.main import main as stainless
 from stainless.provenance import run_metadata
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 LABELS = HERE / "results" / "fewshot_isl_neurons" / "labels"
 CONFIG = HERE / "configs" / "fewshot_isl_neurons.yaml"
 CSV = HERE / "results" / "fewshot_isl_neurons.csv"
@@ -47,7 +47,7 @@ def main() -> int:
     started = time.perf_counter()
     if not (LABELS / "dapi_labels.tif").is_file():
         dapi = str(args.data / "isl-neurons" / "dapi.png")
-        options = ["--split", "distance_intensity", "--out", str(LABELS)]
+        options = ["--split", "distance_intensity", "--output", str(LABELS)]
         if stainless(["labels", "from-fluorescence", "--input", dapi, *options]) != 0:
             return 1
     if stainless(["experiment", "sweep", "--config", str(CONFIG)]) != 0:

@@ -15,8 +15,8 @@ rotations); predictions (float32) and the ground-truth strips are written as TIF
 units: PCC, SSIM and PSNR (data range = the ground truth's max − min), MAE, Light My Cells
 Euclidean and cosine distance.
 
-    python benchmarks/isl_neurons.py            # trains the three models, then evaluates
-    python benchmarks/isl_neurons.py --reuse    # evaluates models already trained by the configs
+    python benchmarks/studies/isl_neurons.py            # trains the three models, then evaluates
+    python benchmarks/studies/isl_neurons.py --reuse    # evaluates the models the configs trained
 
 Writes ``benchmarks/results/isl_neurons.json``.
 """
@@ -40,7 +40,7 @@ from stainless.model_folder import is_model_folder, read_meta
 from stainless.provenance import run_metadata
 from stainless.training.translation import train_translation
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 MODELS = ("unet", "unet_partial", "pix2pix")
 TEST_COLUMNS = slice(768, 1024)
 

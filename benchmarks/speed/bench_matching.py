@@ -7,7 +7,7 @@ then numbered 1..n) from ``stainless.data.perturb.perturb_labels``. Both librari
 thresholds 0.50:0.05:0.95 in one call, in this process, best of N; TP/FP/FN must be identical.
 
     pip install -r benchmarks/requirements-peers.txt
-    python benchmarks/bench_matching.py [--data ../shared/data] [--repeats 5]
+    python benchmarks/speed/bench_matching.py [--data ../shared/data] [--repeats 5]
 
 Writes ``benchmarks/results/bench_matching.json``; the last line printed is
 ``speedup_vs_stardist: <ratio>``.
@@ -32,7 +32,7 @@ from stainless.metrics import DEFAULT_THRESHOLDS, match_instances
 from stainless.metrics._overlap import _runs, overlap_table
 from stainless.provenance import run_metadata
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 MASKS = Path("dense-tissue") / "whole" / "CFL_Position13_CD3_masks.png"
 SIZE = 2048
 

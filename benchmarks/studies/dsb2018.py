@@ -12,8 +12,8 @@ images), exactly the commands a user runs:
         --input benchmarks/results/dsb2018/test_images --output <dir>
     stainless evaluate segmentation --pred <dir> --gt benchmarks/results/dsb2018/test_labels
 
-    python benchmarks/dsb2018.py            # trains both models (≤ 45 min each on 2 cores)
-    python benchmarks/dsb2018.py --reuse    # evaluates the trained models
+    python benchmarks/studies/dsb2018.py            # trains both models (≤ 45 min each on 2 cores)
+    python benchmarks/studies/dsb2018.py --reuse    # evaluates the trained models
 
 Writes ``benchmarks/results/dsb2018.json``. Anchor: StarDist reports csi@0.50 = 0.864 on its own
 DSB2018 subset (trained on a GPU).
@@ -36,7 +36,7 @@ from stainless.model_folder import is_model_folder, read_meta
 from stainless.provenance import run_metadata
 from stainless.training.segmentation import train_segmentation
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 RESULTS = HERE / "results" / "dsb2018"
 HEADS = ("distance", "hover")
 REPORTED = ("csi@0.50", "map_csi", "f1@0.50", "pq@0.50", "precision@0.50", "recall@0.50", "aji")

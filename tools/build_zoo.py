@@ -7,7 +7,8 @@
   held-out-strip scores from ``benchmarks/results/isl_neurons.json``.
 
 Weights are stored as float16 safetensors (half the size; widened to float32 on loading); the
-config, model.json and meta.json are copied as they are. Run after both benchmarks:
+config, model.json and meta.json are written by ``stainless.model_folder`` as they were read.
+Run after both benchmarks:
 
     python tools/build_zoo.py
 """
@@ -21,9 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
 
-from stainless.model_folder import WEIGHTS, is_model_folder
+from stainless.io import write_text_atomically
+from stainless.model_folder import (
+    is_model_folder,
+    read_meta,
+    read_segmentation_config,
+    read_segmentation_info,
+    read_translation_config,
+    read_translation_info,
+    read_weights,
+    save_model_folder,
+)
 from stainless.zoo import CARD, ZOO_ROOT
 
 HERE = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -75,13 +85,17 @@ def main() -> int:
             return 1
         target = ZOO_ROOT / name
         shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
-        for file in ("config.yaml", "model.json", "meta.json"):
-            shutil.copy2(source / file, target / file)
-        weights = load_file(str(source / WEIGHTS))
+        weights = read_weights(source)
         half = {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in weights.items()}
-        save_file(half, str(target / WEIGHTS))
-        (target / CARD).write_text(json.dumps({"name": name, **card}, indent=2) + "\n")
+        info = read_segmentation_info(source) if name != "phase-to-dapi" else None
+        save_model_folder(
+            target,
+            read_segmentation_config(source) if info else read_translation_config(source),
+            half,
+            info or read_translation_info(source),
+            read_meta(source),
+        )
+        write_text_atomically(target / CARD, json.dumps({"name": name, **card}, indent=2) + "\n")
         size = sum(f.stat().st_size for f in target.iterdir()) / 1e6
         print(f"{name}: {size:.1f} MB in {target}")
     return 0

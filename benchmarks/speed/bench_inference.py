@@ -43,7 +43,7 @@ def main() -> int:
     )
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "bench_inference.json")
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "bench_inference.json")
     args = parser.parse_args()
     torch.manual_seed(0)
     model_config = ModelConfig.model_validate({})
@@ -119,8 +119,8 @@ def main() -> int:
         "repeats": args.repeats,
         "metadata": run_metadata(torch_threads=torch.get_num_threads()),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(f"speedup_vs_naive: {speedup:.1f}")
     return 0
 

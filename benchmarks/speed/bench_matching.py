@@ -61,7 +61,7 @@ def main() -> int:
     )
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "bench_matching.json")
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "bench_matching.json")
     args = parser.parse_args()
     try:
         from stardist.matching import matching
@@ -123,8 +123,8 @@ def main() -> int:
         "wall_s": time.perf_counter() - started,
         "metadata": run_metadata(stardist_version=version("stardist")),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(f"speedup_vs_stardist: {speedup:.1f}")
     return 0
 

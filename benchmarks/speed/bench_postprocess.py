@@ -64,7 +64,7 @@ def main() -> int:
     )
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "bench_postprocess.json")
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "bench_postprocess.json")
     args = parser.parse_args()
     started = time.perf_counter()
     masks_path = args.data / MASKS
@@ -117,8 +117,8 @@ def main() -> int:
             scikit_image_version=version("scikit-image"), numba_version=version("numba")
         ),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
     if agreement["ari"] < 0.99:
         print(f"ARI {agreement['ari']:.4f} < 0.99: results differ", file=sys.stderr)
         return 1

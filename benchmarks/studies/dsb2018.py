@@ -79,7 +79,7 @@ def evaluate(
     segment_seconds = time.perf_counter() - started
     scores = RESULTS / f"scores_{name}.json"
     args = ["evaluate", "segmentation", "--pred", str(predictions), "--gt", str(labels)]
-    if stainless([*args, "--out", str(scores), "--overwrite"]) != 0:
+    if stainless([*args, "--output", str(scores), "--overwrite"]) != 0:
         raise RuntimeError(f"stainless evaluate failed for {head}")
     summary = json.loads(scores.read_text())["summary"]
     meta = read_meta(model)
@@ -100,7 +100,7 @@ def main() -> int:
     )
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--reuse", action="store_true", help="evaluate already trained models")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "dsb2018.json")
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "dsb2018.json")
     args = parser.parse_args()
     started = time.perf_counter()
     images, labels = link_test_split(args.data.resolve())
@@ -125,8 +125,8 @@ def main() -> int:
         "wall_s": round(time.perf_counter() - started, 1),
         "metadata": run_metadata(),
     }
-    args.out.write_text(json.dumps(output, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    args.output.write_text(json.dumps(output, indent=2) + "\n")
+    print(f"wrote {args.output}")
     return 0
 
 

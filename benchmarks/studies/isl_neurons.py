@@ -147,7 +147,7 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="evaluate already trained models")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--tile", type=int, default=256)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "isl_neurons.json")
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "isl_neurons.json")
     args = parser.parse_args()
     started = time.perf_counter()
     out_dir = HERE / "results" / "isl_neurons"
@@ -167,8 +167,8 @@ def main() -> int:
         "wall_s": round(time.perf_counter() - started, 1),
         "metadata": run_metadata(),
     }
-    args.out.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    args.output.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"wrote {args.output}")
     return 0
 
 

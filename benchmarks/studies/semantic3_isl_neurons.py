@@ -46,12 +46,12 @@ def make_labels(data: Path) -> None:
     nuclei = HERE / "results" / "fewshot_isl_neurons" / "labels"
     if not (nuclei / "dapi_labels.tif").is_file():
         dapi = str(data / "isl-neurons" / "dapi.png")
-        args = ["--split", "distance_intensity", "--out", str(nuclei)]
+        args = ["--split", "distance_intensity", "--output", str(nuclei)]
         if stainless(["labels", "from-fluorescence", "--input", dapi, *args]) != 0:
             raise RuntimeError("labels from DAPI failed")
     if not (RESULTS / "labels" / "map2_mask.tif").is_file():
         map2 = str(data / "isl-neurons" / "map2.png")
-        args = ["--mode", "semantic", "--out", str(RESULTS / "labels")]
+        args = ["--mode", "semantic", "--output", str(RESULTS / "labels")]
         if stainless(["labels", "from-fluorescence", "--input", map2, *args]) != 0:
             raise RuntimeError("labels from MAP2 failed")
 
@@ -86,7 +86,7 @@ def run_one(architecture: str, reuse: bool, image: Path, truth: Path) -> dict[st
         raise RuntimeError(f"segment failed for {architecture}")
     scores = RESULTS / f"scores_{architecture}.json"
     args = ["evaluate", "semantic", "--pred", str(predictions / "strip_labels.tif")]
-    args += ["--gt", str(truth), "--classes", *CLASSES, "--out", str(scores), "--overwrite"]
+    args += ["--gt", str(truth), "--classes", *CLASSES, "--output", str(scores), "--overwrite"]
     if stainless(args) != 0:
         raise RuntimeError(f"evaluate failed for {architecture}")
     summary = json.loads(scores.read_text())["summary"]
@@ -107,7 +107,9 @@ def main() -> int:
     )
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--reuse", action="store_true", help="evaluate already trained models")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "semantic3_isl_neurons.json")
+    parser.add_argument(
+        "--output", type=Path, default=HERE / "results" / "semantic3_isl_neurons.json"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     make_labels(args.data)
@@ -126,8 +128,8 @@ def main() -> int:
         "wall_s": round(time.perf_counter() - started, 1),
         "metadata": run_metadata(),
     }
-    args.out.write_text(json.dumps(output, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    args.output.write_text(json.dumps(output, indent=2) + "\n")
+    print(f"wrote {args.output}")
     return 0
 
 

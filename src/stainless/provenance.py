@@ -11,7 +11,15 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-KEY_PACKAGES = ("stainless", "numpy", "scipy", "scikit-image", "tifffile", "torch", "monai")
+KEY_PACKAGES = (
+    "stainless",
+    "numpy",
+    "scipy",
+    "scikit-image",
+    "tifffile",
+    "torch",
+    "lightning",
+)
 
 
 def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:

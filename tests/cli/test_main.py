@@ -26,7 +26,7 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
 def test_info_reports_versions_devices_threads_and_bf16(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert {"stainless", "torch", "numpy", "monai"} <= report["versions"].keys()
+    assert {"stainless", "torch", "numpy", "lightning"} <= report["versions"].keys()
     assert "cpu" in report["torch_devices"]
     assert report["torch_threads"] >= 1
     assert isinstance(report["bf16_supported"]["cpu"], bool)

@@ -1,7 +1,7 @@
 """The ``stainless`` command line: ``main(argv) -> exit code``.
 
 Each command lives in its own module with ``add_parser(subparsers)`` and ``run(args) -> int``;
-heavy libraries (torch, MONAI) are imported inside ``run`` so that ``--help`` stays instant.
+heavy libraries (torch, Lightning) are imported inside ``run`` so that ``--help`` stays instant.
 User errors (bad files, bad values: ``ValueError``, ``OSError``) become one line on stderr and exit
 code 2; ``--debug`` shows the traceback instead. Anything else (a ``TypeError``...) is a bug in
 stainless: it is reported as one, with the way to get the traceback, and exits 1. A training

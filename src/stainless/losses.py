@@ -1,4 +1,4 @@
-"""Losses for in silico labelling, with the Light My Cells adaptive loss for partial labels.
+"""Losses for in silico labelling, with the adaptive loss of [LightMyCells2024] for partial labels.
 
 Every term is computed only over the (sample, target) pairs whose target is present, so a target
 missing from an image contributes exactly zero gradient — to its decoder and to its discriminator.
@@ -15,8 +15,8 @@ from torch.nn import functional as F
 def range_weights(
     target: torch.Tensor, value_range: torch.Tensor, outside_weight: float
 ) -> torch.Tensor:
-    """The paper's mask M: 1 where the target lies in its [2nd, 99.8th] percentile range, else
-    ``outside_weight`` (0.1).
+    """The mask M of [LightMyCells2024]: 1 where the target lies in its [2nd, 99.8th] percentile
+    range, else ``outside_weight`` (0.1).
 
     Parameters
     ----------
@@ -142,7 +142,7 @@ def semantic_loss(
 
 
 def distance_mask_terms(maps: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """``(MSE(distance), BCE-with-logits(mask))`` of the ISL pretraining paper's eq. 2.
+    """``(MSE(distance), BCE-with-logits(mask))`` of the eq. 2 of [Bonte2022].
 
     maps, target : (N, 2, H, W) tensors (distance, mask logits / mask).
     """
@@ -163,7 +163,7 @@ def _sobel(maps: torch.Tensor, axis: int) -> torch.Tensor:
 def hover_loss(maps: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """HoVer-Net loss: CE + Dice on the pixel branch, MSE + gradient-MSE on the HoVer maps.
 
-    The gradient term (Graham et al. 2019, eq. 3) compares ∂h/∂x and ∂v/∂y of prediction and
+    The gradient term ([Graham2019], eq. 3) compares ∂h/∂x and ∂v/∂y of prediction and
     target inside objects, which sharpens the maps where two objects touch.
 
     Parameters
@@ -211,7 +211,7 @@ def semantic_head_loss(
 def distance_head_loss(
     maps: torch.Tensor, target: torch.Tensor, settings: HeadLossSettings
 ) -> torch.Tensor:
-    """``MSE(distance) + α · BCE(mask)`` (ISL pretraining paper [Bonte2022], eq. 2); α is the
+    """``MSE(distance) + α · BCE(mask)`` ([Bonte2022], eq. 2); α is the
     first batch's MSE / BCE unless configured, and is kept in ``settings.distance_alpha``."""
     mse, bce = distance_mask_terms(maps, target)
     if torch.isnan(settings.distance_alpha):

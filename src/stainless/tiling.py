@@ -99,7 +99,7 @@ def sliding_window(
     tile : int
         Tile side; rounded up to a multiple of ``size_multiple``.
     overlap_fraction : float in [0, 1)
-        Overlap of neighbouring tiles (0.5 by default; the Light My Cells paper used 0.8).
+        Overlap of neighbouring tiles (0.5 by default; the [LightMyCells2024] used 0.8).
     batch_size : int
         Tiles per call; bounds memory together with ``tile``.
     size_multiple : int

@@ -20,7 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "overlay",
         help="draw predictions (and ground truth) over an image as a PNG",
         description="Ground-truth outlines in red, predictions matched at IoU ≥ 0.5 in yellow, "
-        "unmatched predictions in green (dense-tissue paper, Fig. 4), with a legend of counts. "
+        "unmatched predictions in green ([Han2024], Fig. 4), with a legend of counts. "
         "Images larger than --max-side are shown downsampled.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -31,7 +31,7 @@ class SegmentationSampleConfig(Strict):
 
 
 class AugmentConfig(Strict):
-    """Training augmentations, each switchable (the dense-tissue paper found rotation hurt).
+    """Training augmentations, each switchable ([Han2024] found rotation hurt).
 
     ``scaling`` = (min, max) zoom factor, ``rotation`` = any angle, ``intensity`` = random
     contrast/brightness/gamma of the normalised input.

@@ -12,7 +12,7 @@ def random_dihedral(
     """Apply one random flip and/or 90° rotation to every ``(C, Y, X)`` array in ``arrays``.
 
     Flips and quarter turns lose nothing (no interpolation), which matters for microscopy: the
-    dense-tissue paper found arbitrary-angle rotation hurt segmentation.
+    [Han2024] found arbitrary-angle rotation hurt segmentation.
     """
     k = int(rng.integers(4)) if rotations else 0
     flip = bool(rng.integers(2)) if flips else False

@@ -4,7 +4,7 @@ Inputs: each image (each plane) is scaled by its own percentiles, ``(x − p_low
 p_low)`` (default 1–99.8, as CARE and Cellpose do), so that acquisition gain does not matter.
 
 Targets are scaled to [−1, 1] (the range of a tanh output) either by their own percentiles
-(``percentile``) or by the fixed uint16 map ``x / 65535 · 2 − 1`` of the Light My Cells paper
+(``percentile``) or by the fixed uint16 map ``x / 65535 · 2 − 1`` of [LightMyCells2024]
 (``uint16``). Predictions are mapped back with :func:`unscale_target`, using statistics saved with
 the model (for ``percentile``: the mean training percentiles, since an unstained image has none).
 """

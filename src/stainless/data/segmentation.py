@@ -6,7 +6,7 @@ quarter turns, arbitrary rotations and zooms move the objects and the distance /
 then computed on the moved objects (a HoVer map cannot simply be rotated: its two channels are
 coordinates). Objects cut by the crop edge keep their shape inside the margin.
 
-Patch centres are class-balanced (bright-field nucleus/cytoplasm paper): a class is drawn
+Patch centres are class-balanced ([Brightfield3Class2019]): a class is drawn
 uniformly among those present in the image, then a pixel of that class.
 """
 

@@ -1,11 +1,11 @@
 """Training targets derived from label images (the mirror of :mod:`stainless.postprocessing`).
 
 * foreground: 1 inside any object;
-* three classes: background 0 / nucleus 1 / cytoplasm 2 (bright-field 3-class paper);
+* three classes: background 0 / nucleus 1 / cytoplasm 2 ([Brightfield3Class2019]);
 * distance: per-object Euclidean distance to the object's border, normalised to 1 at each
-  object's centre (ISL pretraining paper, after Naylor et al. 2019);
+  object's centre ([Bonte2022], after [Naylor2019]);
 * HoVer: horizontal and vertical distances of each pixel to its object's centre of mass,
-  normalised to [−1, 1] per object (HoVer-Net, Graham et al. 2019).
+  normalised to [−1, 1] per object (HoVer-Net [Graham2019]).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Whole fields are read once and kept in memory as normalised float32 arrays; training draws random
 crops from them. Batches are balanced over targets (crop ``i`` serves target ``i mod T`` and comes
 from a sample that has it), so a rarely stained target is seen as often as a common one, as in the
-Light My Cells paper. Absent targets are marked in a ``present`` mask that the losses honour.
+[LightMyCells2024]. Absent targets are marked in a ``present`` mask that the losses honour.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ def _sum_squares(values: np.ndarray) -> int:
 def adjusted_rand_index(table: OverlapTable, *, foreground_only: bool) -> float:
     """Adjusted Rand index (Hubert & Arabie 1985) between two labelings, pixels as samples.
 
-    The dense-tissue benchmark (Han et al. 2024) reports it beside csi. With
+    The dense-tissue benchmark [Han2024] reports it beside csi. With
     ``foreground_only=False`` every pixel is a sample and background is one more cluster on both
     sides (what ``sklearn.metrics.adjusted_rand_score`` gives on the flattened label images). With
     ``foreground_only=True`` the pixels that are background in *both* images are left out, so large

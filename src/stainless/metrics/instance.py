@@ -30,7 +30,7 @@ from stainless.metrics.clustering import adjusted_rand_index, aggregated_jaccard
 from stainless.postprocessing.labels import remove_small_objects
 
 DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
-"""IoU thresholds 0.50, 0.55, ..., 0.95 (the COCO / Cellpose / ISL-paper range)."""
+"""IoU thresholds 0.50, 0.55, ..., 0.95 (the COCO / Cellpose / [Bonte2022] range)."""
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ def match_instances(
     thresholds : sequence of float in (0, 1]
         IoU thresholds; default 0.50:0.05:0.95.
     min_size_px : int
-        Objects smaller than this (pixels) are removed from both sides first (Han et al. 2024,
+        Objects smaller than this (pixels) are removed from both sides first ([Han2024],
         Table 5). 0 keeps everything.
 
     Returns
@@ -230,11 +230,11 @@ def scores_from_counts(counts: MatchCounts) -> dict[str, NDArray[np.float64]]:
 
     Returns a dict of ``(T,)`` arrays:
 
-    * ``precision`` = TP / (TP + FP) — the ISL paper's "AP" at one threshold (Bayoudh et al.).
+    * ``precision`` = TP / (TP + FP) — [Bonte2022]'s "AP" at one threshold (Bayoudh et al.).
     * ``recall`` = TP / (TP + FN).
     * ``f1`` = 2 TP / (2 TP + FP + FN).
-    * ``csi`` = TP / (TP + FP + FN), the critical success index, which Cellpose (Stringer et al.
-      2021) and the dense-tissue benchmark (Han et al. 2024) call "average precision".
+    * ``csi`` = TP / (TP + FP + FN), the critical success index, which Cellpose
+      [Stringer2021] and the dense-tissue benchmark [Han2024] call "average precision".
     * ``pq`` = sum IoU(matched) / (TP + FP/2 + FN/2), panoptic quality (Kirillov et al. 2019).
     * ``mean_matched_iou`` = sum IoU(matched) / TP (PQ's segmentation quality).
     """
@@ -279,7 +279,7 @@ def instance_metrics(
         Counts are ints: ``n_true``, ``n_pred``, and ``tp@t``, ``fp@t``, ``fn@t`` for every
         threshold t; ratios are floats: ``precision@t``, ``recall@t``, ``f1@t``, ``csi@t``,
         ``pq@t``, ``mean_matched_iou@t`` (t with two decimals);
-        ``map_csi`` and ``map_precision`` (means over the thresholds; the latter is the ISL paper's
+        ``map_csi`` and ``map_precision`` (means over the thresholds; the latter is [Bonte2022]'s
         mAP); ``aji`` (Kumar et al. 2017); ``ari`` (all pixels, background is one cluster) and
         ``ari_fg`` (pixels foreground in either image).
     """

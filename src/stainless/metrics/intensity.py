@@ -1,9 +1,9 @@
 """Image-to-image metrics for in silico labelling (predicted vs. real fluorescence).
 
 Every function takes the prediction and the target as arrays of the same shape and an optional
-boolean ``mask`` of that shape; with a mask, only the pixels where it is True count. The metrics of
-the Light My Cells challenge (pix2pix paper, Table 1: MAE, SSIM, PCC, E_dist, C_dist) and the usual
-MSE / PSNR are here.
+boolean ``mask`` of that shape; with a mask, only the pixels where it is True count. The metrics
+of the Light My Cells challenge ([LightMyCells2024], Table 1: MAE, SSIM, PCC, E_dist, C_dist) and
+the usual MSE / PSNR are here.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Pixel (semantic) segmentation metrics: IoU (Jaccard), Dice, pixel accuracy.
 
-The ISL paper scores nucleus semantic segmentation by the Jaccard index; the bright-field 3-class
-paper (background / nucleus / cytoplasm) by Dice. Both come from one confusion matrix built with a
+[Bonte2022] scores nucleus semantic segmentation by the Jaccard index; [Brightfield3Class2019]
+(background / nucleus / cytoplasm) by Dice. Both come from one confusion matrix built with a
 single ``np.bincount``.
 
 Convention: a class absent from both prediction and ground truth scores 1.0 (nothing to find,

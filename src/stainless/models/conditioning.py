@@ -1,4 +1,4 @@
-"""Modality handling at the network's entrance (Light My Cells paper, "dynamic" strategy).
+"""Modality handling at the network's entrance ([LightMyCells2024], "dynamic" strategy).
 
 A unified model sees bright-field, phase contrast and DIC alike. The dynamic variant generates the
 weights of its first convolution from a one-hot modality code, so that each modality gets its own

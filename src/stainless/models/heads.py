@@ -2,9 +2,9 @@
 
 * :class:`SegmentationNetwork`: a backbone (U-Net, Tiramisu, DeepLabv3+) with its output
   convolution sized for the head; the HoVer head has two branches (pixel class, horizontal/
-  vertical maps) on the backbone's last features (HoVer-Net, Graham et al. 2019).
+  vertical maps) on the backbone's last features (HoVer-Net [Graham2019]).
 * :class:`TransferNetwork`: a trained translation U-Net whose chosen output (e.g. predicted DAPI)
-  feeds the new head (ISL pretraining paper): for nucleus semantic segmentation the shifted
+  feeds the new head ([Bonte2022]): for nucleus semantic segmentation the shifted
   sigmoid ``1 / (1 + exp(−α (x − c)))`` of eq. 1, as logits ``α (x − c)``; otherwise two
   Conv-BN-ReLU blocks (Fig. 5b) and a 1×1 convolution to the head's maps.
 
@@ -80,7 +80,7 @@ class TransferNetwork(nn.Module):
     ----------
     body : nn.Module
         The translation network, ``(N, C, H, W) -> (N, T, H, W)`` in its target units ([−1, 1]:
-        the target's percentile range, so ``c = 0`` is the paper's 0.5 of a [0, 1] range).
+        the target's percentile range, so ``c = 0`` is [Bonte2022]'s 0.5 of a [0, 1] range).
     target_index : int
         Which of the T outputs feeds the head.
     head, classes : str, int

@@ -1,4 +1,4 @@
-"""pix2pix for in silico labelling, as in the Light My Cells paper (Isola et al. 2017 backbone).
+"""pix2pix for in silico labelling, as in [LightMyCells2024] ([Isola2017] backbone).
 
 Generator: the ResNet-9-block generator (c7s1-w, d2w, d4w, 9 × R4w, u2w, uw, c7s1-1) with a shared
 encoder and residual trunk and **one decoder per target** (each ending in tanh). Discriminator: a
@@ -60,9 +60,9 @@ class ResnetGenerator(nn.Module):
     n_targets : int
         One decoder (and output channel) per target.
     width : int
-        Channels of the first layer (64 in the paper).
+        Channels of the first layer (64 in [LightMyCells2024]).
     n_blocks : int
-        Residual blocks in the trunk (9 in the paper).
+        Residual blocks in the trunk (9 in [LightMyCells2024]).
     n_modalities : int
         0: unified stem; > 0: modality-generated first convolution.
 
@@ -117,7 +117,7 @@ class PatchDiscriminator(nn.Module):
     in_channels : int
         Input planes + 1 (the target or generated map, concatenated).
     width : int
-        Channels of the first layer (64 in the paper).
+        Channels of the first layer (64 in [LightMyCells2024]).
 
     Shapes
     ------

@@ -3,7 +3,7 @@
 Dense blocks (each layer BN → ReLU → 3×3 conv → dropout, its ``growth`` new maps concatenated to
 its input) on a U-shaped path of five down- and five up-sampling stages. On the way up only the
 maps *new* in a block are up-sampled, which keeps the width bounded. The bright-field
-nucleus/cytoplasm paper compares it with U-Net and DeepLabv3+.
+[Brightfield3Class2019] compares it with U-Net and DeepLabv3+.
 
 Configurations (``TIRAMISU_CONFIGS``): ``tiramisu103`` (FC-DenseNet103: 48 first maps, growth 16,
 blocks 4-5-7-10-12, bottleneck 15; 9.3 M parameters) and the small ``tiramisu`` (FC-DenseNet56:

@@ -1,6 +1,6 @@
 """U-Net (Ronneberger et al. 2015) for image-to-image regression and segmentation.
 
-The in silico labelling baseline of the ISL pretraining paper and of pytorch_fnet: an encoder of
+The in silico labelling baseline of [Bonte2022] and of pytorch_fnet: an encoder of
 ``depth`` down-sampling stages, a mirrored decoder with skip connections, and one 1×1 output head
 per target so that each target (DAPI, membrane, ...) has its own output channel.
 """

@@ -1,7 +1,7 @@
 """Instance labels from predicted maps.
 
-* distance + mask → h-maxima markers → watershed inside the mask (ISL pretraining paper, §2.3.2);
-* HoVer maps + foreground → Sobel borders → markers → watershed (HoVer-Net, Graham et al. 2019).
+* distance + mask → h-maxima markers → watershed inside the mask ([Bonte2022] §2.3.2);
+* HoVer maps + foreground → Sobel borders → markers → watershed (HoVer-Net [Graham2019]).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def labels_from_distance(
 ) -> NDArray[np.integer]:
     """Split a distance map into objects: h-maxima markers, then watershed inside the mask.
 
-    Markers are the h-maxima of the distance map (ISL pretraining paper, §2.3.2): the regional
+    Markers are the h-maxima of the distance map ([Bonte2022] §2.3.2): the regional
     maxima from which one must descend more than ``h`` to reach a higher pixel. Each marker
     floods ``−distance`` (4-connected), restricted to the foreground. The result equals
     :func:`labels_from_distance_skimage` (reconstruction-based ``h_maxima`` + ``watershed``) up to

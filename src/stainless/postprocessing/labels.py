@@ -10,7 +10,7 @@ from scipy import ndimage as ndi
 def remove_small_objects(labels: NDArray[np.integer], min_size_px: int) -> NDArray[np.integer]:
     """Set objects smaller than ``min_size_px`` pixels to background.
 
-    The dense-tissue benchmark (Han et al. 2024, Table 5) filters both ground truth and prediction
+    The dense-tissue benchmark ([Han2024], Table 5) filters both ground truth and prediction
     this way before matching. Returns ``labels`` itself when nothing is removed; never modifies it.
 
     Parameters

@@ -1,7 +1,7 @@
 """Lightning modules for in silico labelling: U-Net regression and pix2pix.
 
 Both validate the same way (PCC, SSIM and MAE per target, in network units, on fixed crops) and
-share the optimiser recipe of the Light My Cells paper: Adam (2e-4, betas 0.5/0.999), constant
+share the optimiser recipe of [LightMyCells2024]: Adam (2e-4, betas 0.5/0.999), constant
 learning rate, then a linear decay to 0 over the last epochs.
 """
 

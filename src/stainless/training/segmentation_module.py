@@ -21,7 +21,7 @@ class SegmentationModule(pl.LightningModule):
     """Trains a segmentation network (backbone + head, or a translation body + adapter).
 
     Losses: semantic → CE / Dice / Jaccard / CE + Dice; distance → MSE(distance) + α ·
-    BCE(mask), α = the first batch's MSE / BCE unless configured (ISL pretraining paper, eq. 2;
+    BCE(mask), α = the first batch's MSE / BCE unless configured ([Bonte2022], eq. 2;
     kept in the checkpoint so a resumed run uses the same α); hover → HoVer-Net loss.
 
     Parameters

@@ -1,4 +1,4 @@
-"""The dense-tissue paper's evaluation overlay (Han et al. 2024, Fig. 4).
+"""The evaluation overlay of [Han2024], Fig. 4.
 
 Ground-truth outlines in red, predictions matched to a ground-truth object (IoU ≥ 0.5) in
 yellow, unmatched predictions (false positives) in green, over the grey image; a legend gives

@@ -18,7 +18,6 @@ Best of N runs each after one warm-up run, in one process. The last line printed
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from stainless.config import ModelConfig
 from stainless.inference.predictor import TilingOptions, TranslationPredictor
 from stainless.model_folder import TranslationModelInfo
 from stainless.models import build_translation_network
-from stainless.provenance import run_metadata
+from stainless.provenance import run_metadata, write_record
 from stainless.tiling import sliding_window
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
@@ -119,8 +118,7 @@ def main() -> int:
         "repeats": args.repeats,
         "metadata": run_metadata(torch_threads=torch.get_num_threads()),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    write_record(args.output, result)
     print(f"speedup_vs_naive: {speedup:.1f}")
     return 0
 

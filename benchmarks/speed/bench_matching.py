@@ -16,7 +16,6 @@ Writes ``benchmarks/results/bench_matching.json``; the last line printed is
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from stainless.data.perturb import perturb_labels
 from stainless.io import read_labels
 from stainless.metrics import DEFAULT_THRESHOLDS, match_instances
 from stainless.metrics._overlap import _runs, overlap_table
-from stainless.provenance import run_metadata
+from stainless.provenance import run_metadata, write_record
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 MASKS = Path("dense-tissue") / "whole" / "CFL_Position13_CD3_masks.png"
@@ -123,8 +122,7 @@ def main() -> int:
         "wall_s": time.perf_counter() - started,
         "metadata": run_metadata(stardist_version=version("stardist")),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    write_record(args.output, result)
     print(f"speedup_vs_stardist: {speedup:.1f}")
     return 0
 

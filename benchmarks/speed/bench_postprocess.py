@@ -24,7 +24,6 @@ Writes ``benchmarks/results/bench_postprocess.json``; the last line printed is
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from importlib.metadata import version
@@ -39,7 +38,7 @@ from stainless.data.targets import distance_target
 from stainless.io import read_labels
 from stainless.metrics import instance_metrics
 from stainless.postprocessing.instances import labels_from_distance, labels_from_distance_skimage
-from stainless.provenance import run_metadata
+from stainless.provenance import run_metadata, write_record
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_matching import MASKS, SIZE, best_time, resize_nearest
@@ -117,8 +116,7 @@ def main() -> int:
             scikit_image_version=version("scikit-image"), numba_version=version("numba")
         ),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    write_record(args.output, result)
     if agreement["ari"] < 0.99:
         print(f"ARI {agreement['ari']:.4f} < 0.99: results differ", file=sys.stderr)
         return 1

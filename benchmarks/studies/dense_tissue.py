@@ -40,9 +40,8 @@ from typing import Any
 from stainless.cli.main import main as stainless
 from stainless.experiments.plots import plot_sweep
 from stainless.experiments.sweep import read_rows, summarise
-from stainless.io import write_text_atomically
 from stainless.model_folder import is_model_folder, read_meta
-from stainless.provenance import run_metadata
+from stainless.provenance import run_metadata, write_record
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 CONFIGS = HERE / "configs"
@@ -216,7 +215,7 @@ def report(data: Path, peers_python: Path, weights: Path, out: Path) -> dict[str
         "wall_s": round(time.perf_counter() - started, 1),
         "metadata": run_metadata(),
     }
-    write_text_atomically(out, json.dumps(output, indent=2) + "\n")
+    write_record(out, output)
     print(markdown_tables(output))
     return output
 

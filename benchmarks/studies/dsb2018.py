@@ -33,7 +33,7 @@ from typing import Any
 from stainless.cli.main import main as stainless
 from stainless.config import load_segmentation_config
 from stainless.model_folder import is_model_folder, read_meta
-from stainless.provenance import run_metadata
+from stainless.provenance import run_metadata, write_record
 from stainless.training.segmentation import train_segmentation
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
@@ -125,8 +125,7 @@ def main() -> int:
         "wall_s": round(time.perf_counter() - started, 1),
         "metadata": run_metadata(),
     }
-    args.output.write_text(json.dumps(output, indent=2) + "\n")
-    print(f"wrote {args.output}")
+    write_record(args.output, output)
     return 0
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 import time
 from collections import defaultdict
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from stainless.cli.main import main as stainless
-from stainless.provenance import run_metadata
+from stainless.provenance import run_metadata, write_record
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 LABELS = HERE / "results" / "fewshot_isl_neurons" / "labels"
@@ -74,7 +73,7 @@ def main() -> int:
         "wall_s": round(time.perf_counter() - started, 1),
         "metadata": run_metadata(),
     }
-    CSV.with_suffix(".json").write_text(json.dumps(output, indent=2) + "\n")
+    write_record(CSV.with_suffix(".json"), output)
     for entry in sorted(summary, key=lambda e: (e["task"], e["init"], str(e["k"]))):
         print(entry)
     return 0

@@ -24,7 +24,6 @@ Writes ``benchmarks/results/isl_neurons.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -37,7 +36,7 @@ from stainless.inference.predictor import TilingOptions, TranslationPredictor
 from stainless.io import read_image, read_input_planes, write_image
 from stainless.metrics import translation_metrics
 from stainless.model_folder import is_model_folder, read_meta
-from stainless.provenance import run_metadata
+from stainless.provenance import run_metadata, write_record
 from stainless.training.translation import train_translation
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
@@ -167,8 +166,7 @@ def main() -> int:
         "wall_s": round(time.perf_counter() - started, 1),
         "metadata": run_metadata(),
     }
-    args.output.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"wrote {args.output}")
+    write_record(args.output, document)
     return 0
 
 

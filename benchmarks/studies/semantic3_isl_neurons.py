@@ -31,7 +31,7 @@ from stainless.data.targets import three_class_target
 from stainless.io import write_image
 from stainless.model_folder import is_model_folder, read_meta
 from stainless.models import load_segmentation_network
-from stainless.provenance import run_metadata
+from stainless.provenance import run_metadata, write_record
 from stainless.training.segmentation import train_segmentation
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
@@ -128,8 +128,7 @@ def main() -> int:
         "wall_s": round(time.perf_counter() - started, 1),
         "metadata": run_metadata(),
     }
-    args.output.write_text(json.dumps(output, indent=2) + "\n")
-    print(f"wrote {args.output}")
+    write_record(args.output, output)
     return 0
 
 

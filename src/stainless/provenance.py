@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -69,3 +70,13 @@ def run_metadata(**details: Any) -> dict[str, Any]:
         },
         **details,
     }
+
+
+def write_record(path: Path, document: dict[str, Any]) -> Path:
+    """Write a benchmark or experiment record as indented JSON, atomically, and say where."""
+    from stainless.io.atomic import write_text_atomically
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(path, json.dumps(document, indent=2, default=str) + "\n")
+    print(f"wrote {path}", file=sys.stderr)
+    return path

@@ -120,3 +120,45 @@ def test_real_subprocess_exit_code_and_single_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
     assert not (tmp_path / "o.json").exists()
+
+
+def test_a_bug_is_reported_as_one_with_exit_code_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stainless.cli import info
+
+    def broken(args: object) -> int:
+        raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+
+    monkeypatch.setattr(info, "run", broken)
+    assert main(["info"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    assert "internal error (a bug in stainless): TypeError" in err[0]
+    assert "--debug" in err[0]
+    assert main(["--debug", "info"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_out_is_still_accepted_for_output(tmp_path: Path) -> None:
+    labels = np.zeros((8, 8), dtype=np.uint16)
+    labels[2:6, 2:6] = 1
+    write_image(tmp_path / "a_masks.tif", labels, axes="YX")
+    write_image(tmp_path / "a_pred.tif", labels, axes="YX")
+    for flag, name in (("--output", "new.json"), ("--out", "old.json")):
+        argv = _evaluate(tmp_path / "a_pred.tif", tmp_path / "a_masks.tif", tmp_path / name)
+        argv[-2] = flag
+        assert main(argv) == 0
+        assert (tmp_path / name).is_file()
+
+
+def test_bad_set_overrides_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("output: m\ndata: {samples: [{inputs: [x.tif], labels: y.tif}]}\n")
+    argv = ["train", "segmentation", "--config", str(config)]
+    _assert_clean_failure(capsys, [*argv, "--set", "training.epochs"], "--set expects KEY=VALUE")
+    _assert_clean_failure(
+        capsys, [*argv, "--set", "training.epochs=zero"], "training.epochs: Input should be"
+    )

@@ -15,6 +15,7 @@ from stainless.cli._report import check_output, print_table, progress, summarise
 from stainless.io import (
     KNOWN_LABEL_SUFFIXES,
     Collection,
+    Image,
     Sample,
     list_images,
     pair_by_name,
@@ -177,12 +178,15 @@ def _evaluate(
     return 0
 
 
-def _read_label_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
-    pred = read_labels(sample.inputs[0]).array
-    gt = read_labels(sample.targets[0]).array
+def _read_pair(
+    sample: Sample, read: Callable[[Path], Image], truth: str = "ground truth"
+) -> tuple[np.ndarray, np.ndarray]:
+    """The prediction and the truth of a pair, refused when their shapes differ."""
+    pred = read(sample.inputs[0]).array
+    gt = read(sample.targets[0]).array
     if pred.shape != gt.shape:
         raise ValueError(
-            f"prediction '{sample.inputs[0].name}' has shape {pred.shape} but ground truth "
+            f"prediction '{sample.inputs[0].name}' has shape {pred.shape} but {truth} "
             f"'{sample.targets[0].name}' has {gt.shape}"
         )
     return pred, gt
@@ -197,7 +201,7 @@ def run_segmentation(args: argparse.Namespace) -> int:
         raise ValueError(f"--thresholds must lie in (0, 1], got {args.thresholds}")
 
     def score(sample: Sample) -> dict[str, Any]:
-        pred, gt = _read_label_pair(sample)
+        pred, gt = _read_pair(sample, read_labels)
         warn_if_binary_mask(pred, sample.inputs[0].name)
         warn_if_binary_mask(gt, sample.targets[0].name)
         metrics = instance_metrics(gt, pred, thresholds=thresholds, min_size_px=args.min_size)
@@ -237,7 +241,7 @@ def run_semantic(args: argparse.Namespace) -> int:
         names = [f"class{i}" for i in range(largest + 1)]
 
     def score(sample: Sample) -> dict[str, Any]:
-        pred, gt = _read_label_pair(sample)
+        pred, gt = _read_pair(sample, read_labels)
         return semantic_metrics(gt, pred, n_classes=len(names), class_names=names)
 
     columns = [f"iou_{n}" for n in names] + ["mean_iou", "mean_dice", "pixel_accuracy"]
@@ -259,13 +263,7 @@ def run_translation(args: argparse.Namespace) -> int:
             raise OSError(f"mask '{args.mask}' does not exist")
 
     def score(sample: Sample) -> dict[str, Any]:
-        pred = read_image(sample.inputs[0]).array
-        gt = read_image(sample.targets[0]).array
-        if pred.shape != gt.shape:
-            raise ValueError(
-                f"prediction '{sample.inputs[0].name}' has shape {pred.shape} but target "
-                f"'{sample.targets[0].name}' has {gt.shape}"
-            )
+        pred, gt = _read_pair(sample, read_image, "target")
         mask_path = masks.get("*") or masks.get(sample.name)
         if masks and mask_path is None:
             raise ValueError(f"no mask pairs with '{sample.targets[0].name}' in '{args.mask}'")

@@ -8,13 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from stainless.cli._inputs import (
-    add_model_and_input_options,
-    check_planes,
-    find_inputs,
-    refuse_existing,
-    tiling_options,
-)
+from stainless.cli import _inputs
 from stainless.cli._report import progress
 from stainless.io import ImageMetadata, write_image
 
@@ -36,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_model_and_input_options(
+    _inputs.add_model_and_input_options(
         parser, overlap=0.5, precision_help="auto = bf16 where the hardware has it natively"
     )
     parser.add_argument(
@@ -54,18 +48,18 @@ def run(args: argparse.Namespace) -> int:
     from stainless.inference.predictor import load_predictor
     from stainless.io import modality_from_channel_names, read_input_planes
 
-    options = tiling_options(args)
+    options = _inputs.tiling_options(args)
     predictor = load_predictor(args.model, args.device, args.precision)
-    samples = find_inputs(args.input, predictor.info.in_channels)
+    samples = _inputs.find_inputs(args.input, predictor.info.in_channels)
     targets = predictor.info.target_names
     args.output.mkdir(parents=True, exist_ok=True)
     planned = [
         args.output / f"{name}_{target}.ome.tif" for name, _, _ in samples for target in targets
     ]
-    refuse_existing(planned, args.overwrite)
+    _inputs.refuse_existing(planned, args.overwrite)
     for name, files, modality in progress(samples, "predicting"):
         planes, source = read_input_planes(files)
-        check_planes(files, planes.shape[0], args.model, predictor.info.in_channels)
+        _inputs.check_planes(files, planes.shape[0], args.model, predictor.info.in_channels)
         modality = args.modality or modality or modality_from_channel_names(source.channel_names)
         predictions = predictor.predict(planes, modality, options)
         for target, image in predictions.items():

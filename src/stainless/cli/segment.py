@@ -7,13 +7,7 @@ import sys
 
 import numpy as np
 
-from stainless.cli._inputs import (
-    add_model_and_input_options,
-    check_planes,
-    find_inputs,
-    refuse_existing,
-    tiling_options,
-)
+from stainless.cli import _inputs
 from stainless.cli._report import progress
 
 EXAMPLES = """examples:
@@ -36,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_model_and_input_options(
+    _inputs.add_model_and_input_options(
         parser,
         overlap=0.25,
         precision_help="auto = fp32 (bf16 quantises distance maps into spurious maxima)",
@@ -71,18 +65,18 @@ def run(args: argparse.Namespace) -> int:
     from stainless.io import read_input_planes, write_image
     from stainless.viz.outlines import draw_outlines, grey_to_rgb
 
-    options = tiling_options(args)
+    options = _inputs.tiling_options(args)
     thresholds = _overrides(args)
     predictor = SegmentationPredictor.load(args.model, args.device, args.precision)
-    samples = find_inputs(args.input, predictor.info.in_channels)
+    samples = _inputs.find_inputs(args.input, predictor.info.in_channels)
     args.output.mkdir(parents=True, exist_ok=True)
     planned = [args.output / f"{name}_labels.tif" for name, _, _ in samples]
     if args.outlines:
         planned += [args.output / f"{name}_outlines.png" for name, _, _ in samples]
-    refuse_existing(planned, args.overwrite)
+    _inputs.refuse_existing(planned, args.overwrite)
     for name, files, _ in progress(samples, "segmenting"):
         planes, _ = read_input_planes(files)
-        check_planes(files, planes.shape[0], args.model, predictor.info.in_channels)
+        _inputs.check_planes(files, planes.shape[0], args.model, predictor.info.in_channels)
         labels = predictor.segment(planes, options, thresholds)
         dtype = np.uint16 if int(labels.max(initial=0)) <= np.iinfo(np.uint16).max else np.uint32
         out = args.output / f"{name}_labels.tif"

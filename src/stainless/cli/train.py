@@ -34,15 +34,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_run_options(translation)
-    translation.set_defaults(handler=run_translation)
     segmentation = kinds.add_parser(
         "segmentation",
         help="segment nuclei/cells: semantic, distance + mask, or HoVer heads",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_run_options(segmentation)
+    for kind, handler in ((translation, run_translation), (segmentation, run_segmentation)):
+        _add_run_options(kind)
+        kind.set_defaults(handler=handler)
     segmentation.add_argument(
         "--init", type=Path, help="start from this translation model folder (transfer)"
     )
@@ -59,7 +59,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="do not train: tune the thresholds of the trained model folder again on validation",
     )
-    segmentation.set_defaults(handler=run_segmentation)
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:

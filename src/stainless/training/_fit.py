@@ -83,8 +83,13 @@ def _signals_recorded(received: list[int]) -> Iterator[None]:
             signal.signal(signal_number, handler)
 
 
-def check_resumable(output: Path, resume: bool) -> None:
-    """With ``--resume`` a checkpoint must exist."""
+def check_output(output: Path, holds_a_model: bool, *, resume: bool, overwrite: bool) -> None:
+    """Before any work: an existing model is only replaced with ``overwrite`` (or continued with
+    ``resume``), and ``resume`` needs a checkpoint."""
+    if holds_a_model and not (resume or overwrite):
+        raise FileExistsError(
+            f"model folder '{output}' exists; pass --overwrite to replace it or --resume"
+        )
     if resume and not last_checkpoint(output).is_file():
         raise FileNotFoundError(f"--resume: no checkpoint at '{last_checkpoint(output)}'")
 

@@ -7,10 +7,8 @@ learning rate, then a linear decay to 0 over the last epochs.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
-import lightning.pytorch as pl
 import numpy as np
 import torch
 
@@ -23,11 +21,12 @@ from stainless.losses import (
 )
 from stainless.metrics import mae, pearson, ssim
 from stainless.models import build_discriminators, build_translation_network
+from stainless.training._validation import AveragedValidation
 
 Batch = dict[str, torch.Tensor]
 
 
-class TranslationModule(pl.LightningModule):
+class TranslationModule(AveragedValidation):
     """Shared parts: the network, modality routing, validation metrics, LR schedule.
 
     Parameters
@@ -47,8 +46,6 @@ class TranslationModule(pl.LightningModule):
         self.target_names = target_names
         self.network = build_translation_network(config.model, in_channels, len(target_names))
         self.dynamic = config.model.modality_strategy == "dynamic"
-        self.validation_scores: dict[str, float] = {}
-        self._validation_values: dict[str, list[float]] = defaultdict(list)
 
     def forward(self, x: torch.Tensor, modality: torch.Tensor | None = None) -> torch.Tensor:
         """(N, C, H, W) inputs → (N, T, H, W) predictions in network units."""
@@ -73,19 +70,9 @@ class TranslationModule(pl.LightningModule):
         present = batch["present"].cpu().numpy()
         for n, t in zip(*np.nonzero(present), strict=True):
             name = self.target_names[t]
-            self._validation_values[f"pcc_{name}"].append(pearson(prediction[n, t], target[n, t]))
-            self._validation_values[f"ssim_{name}"].append(
-                ssim(prediction[n, t], target[n, t], data_range=2.0)
-            )
-            self._validation_values[f"mae_{name}"].append(mae(prediction[n, t], target[n, t]))
-
-    def on_validation_epoch_end(self) -> None:
-        scores = {key: float(np.mean(values)) for key, values in self._validation_values.items()}
-        self._validation_values.clear()
-        if scores:
-            self.validation_scores = scores
-            for key, value in scores.items():
-                self.log(f"val/{key}", value, prog_bar=key.startswith("pcc"))
+            self.record(f"pcc_{name}", pearson(prediction[n, t], target[n, t]))
+            self.record(f"ssim_{name}", ssim(prediction[n, t], target[n, t], data_range=2.0))
+            self.record(f"mae_{name}", mae(prediction[n, t], target[n, t]))
 
 
 class RegressionModule(TranslationModule):

@@ -35,7 +35,7 @@ from stainless.provenance import run_metadata
 from stainless.tiling import TilingOptions
 from stainless.training._fit import (
     Progress,
-    check_resumable,
+    check_output,
     fit,
     stop_reason,
     torch_threads,
@@ -65,14 +65,6 @@ def _class_weights(
     return None
 
 
-def _check_output(config: SegmentationConfig, resume: bool, overwrite: bool) -> None:
-    if model_folder.is_model_folder(config.output) and not (resume or overwrite):
-        raise FileExistsError(
-            f"model folder '{config.output}' exists; pass --overwrite to replace it or --resume"
-        )
-    check_resumable(config.output, resume)
-
-
 def train_segmentation(
     config: SegmentationConfig,
     *,
@@ -98,7 +90,12 @@ def train_segmentation(
     TrainingInterrupted
         SIGTERM / SIGINT stopped the training after saving ``checkpoints/last.ckpt``.
     """
-    _check_output(config, resume, overwrite)
+    check_output(
+        config.output,
+        model_folder.is_model_folder(config.output),
+        resume=resume,
+        overwrite=overwrite,
+    )
     started = time.perf_counter()
     pl.seed_everything(config.seed, workers=True, verbose=False)
     data = config.data

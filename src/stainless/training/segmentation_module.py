@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
-import lightning.pytorch as pl
-import numpy as np
 import torch
 from torch import nn
 
 from stainless.config import SegmentationConfig
 from stainless.losses import HeadLossSettings
 from stainless.models.heads import head_of
+from stainless.training._validation import AveragedValidation
 
 Batch = dict[str, torch.Tensor]
 
 
-class SegmentationModule(pl.LightningModule):
+class SegmentationModule(AveragedValidation):
     """Trains a segmentation network (backbone + head, or a translation body + adapter).
 
     Losses: semantic → CE / Dice / Jaccard / CE + Dice; distance → MSE(distance) + α ·
@@ -34,6 +32,7 @@ class SegmentationModule(pl.LightningModule):
     class_weights : (K,) tensor, optional
     """
 
+    shown_in_progress = ("dice_fg",)
     distance_alpha: torch.Tensor
     class_weights: torch.Tensor
 
@@ -59,8 +58,6 @@ class SegmentationModule(pl.LightningModule):
         self.register_buffer(
             "class_weights", class_weights if class_weights is not None else torch.ones(0)
         )
-        self.validation_scores: dict[str, float] = {}
-        self._validation_values: dict[str, list[float]] = defaultdict(list)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) normalised planes → (N, head maps, H, W) raw maps."""
@@ -83,19 +80,11 @@ class SegmentationModule(pl.LightningModule):
     def validation_step(self, batch: Batch, batch_index: int) -> None:
         maps = self(batch["input"]).float()
         target = batch["target"]
-        self._validation_values["loss"].append(float(self.loss(maps, target)))
+        self.record("loss", float(self.loss(maps, target)))
         predicted, truth = self.head.foreground(maps), self.head.target_foreground(target)
         overlap = float((predicted & truth).sum())
         total = float(predicted.sum() + truth.sum())
-        self._validation_values["dice_fg"].append(2 * overlap / total if total else 1.0)
-
-    def on_validation_epoch_end(self) -> None:
-        scores = {key: float(np.mean(values)) for key, values in self._validation_values.items()}
-        self._validation_values.clear()
-        if scores:
-            self.validation_scores = scores
-            for key, value in scores.items():
-                self.log(f"val/{key}", value, prog_bar=key == "dice_fg")
+        self.record("dice_fg", 2 * overlap / total if total else 1.0)
 
     def on_train_epoch_start(self) -> None:
         if self.frozen_body is not None:

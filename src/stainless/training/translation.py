@@ -37,7 +37,7 @@ from stainless.model_folder import (
 from stainless.provenance import run_metadata
 from stainless.training._fit import (
     Progress,
-    check_resumable,
+    check_output,
     fit,
     stop_reason,
     torch_threads,
@@ -58,15 +58,6 @@ def _mean_scales(
             float(np.mean([s.high for s in present if s is not None])),
         )
     return scales
-
-
-def _check_output(config: TranslationConfig, resume: bool, overwrite: bool) -> None:
-    output = config.output
-    if holds_a_model(output) and not (resume or overwrite):
-        raise FileExistsError(
-            f"model folder '{output}' exists; pass --overwrite to replace it or --resume"
-        )
-    check_resumable(output, resume)
 
 
 def train_translation(
@@ -100,7 +91,9 @@ def train_translation(
         data = config.data.model_copy(update={"validation": [*config.data.validation, *held_out]})
         config = config.model_copy(update={"data": data})
     if config.model.modality_strategy != "separate":
-        _check_output(config, resume, overwrite)
+        check_output(
+            config.output, holds_a_model(config.output), resume=resume, overwrite=overwrite
+        )
         return _train_one(config, samples, resume=resume, progress=progress)
     modalities = []
     resolved = [s.model_copy(update={"modality": resolve_modality(s)}) for s in samples]
@@ -110,7 +103,7 @@ def train_translation(
     for modality in sorted({str(sample.modality) for sample in resolved}):
         sub = config.model_copy(update={"output": config.output / modality})
         chosen = [s for s in resolved if s.modality == modality]
-        _check_output(sub, resume, overwrite)
+        check_output(sub.output, holds_a_model(sub.output), resume=resume, overwrite=overwrite)
         _train_one(sub, chosen, resume=resume, progress=progress)
         modalities.append(modality)
     write_separate_index(config.output, modalities)

@@ -41,7 +41,7 @@ from stainless.cli.main import main as stainless
 from stainless.experiments.plots import plot_sweep
 from stainless.experiments.sweep import read_rows, summarise
 from stainless.model_folder import is_model_folder, read_meta
-from stainless.provenance import run_metadata, write_record
+from stainless.provenance import write_record
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 CONFIGS = HERE / "configs"
@@ -212,10 +212,8 @@ def report(data: Path, peers_python: Path, weights: Path, out: Path) -> dict[str
         "reproduce_with": "stainless segment --model benchmarks/results/dense_tissue/<flagship> "
         "--input ../shared/data/dense-tissue/test/*_img.png --output P && stainless evaluate "
         "segmentation --pred P --gt '../shared/data/dense-tissue/test/*_masks.png'",
-        "wall_s": round(time.perf_counter() - started, 1),
-        "metadata": run_metadata(),
     }
-    write_record(out, output)
+    write_record(out, output, started)
     print(markdown_tables(output))
     return output
 

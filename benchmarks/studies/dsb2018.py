@@ -33,7 +33,7 @@ from typing import Any
 from stainless.cli.main import main as stainless
 from stainless.config import load_segmentation_config
 from stainless.model_folder import is_model_folder, read_meta
-from stainless.provenance import run_metadata, write_record
+from stainless.provenance import write_record
 from stainless.training.segmentation import train_segmentation
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
@@ -122,10 +122,8 @@ def main() -> int:
         "reproduce_with": "stainless segment --model benchmarks/results/dsb2018/<head> --input "
         "benchmarks/results/dsb2018/test_images --output P && stainless evaluate segmentation "
         "--pred P --gt benchmarks/results/dsb2018/test_labels",
-        "wall_s": round(time.perf_counter() - started, 1),
-        "metadata": run_metadata(),
     }
-    write_record(args.output, output)
+    write_record(args.output, output, started)
     return 0
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from stainless.cli.main import main as stainless
-from stainless.provenance import run_metadata, write_record
+from stainless.provenance import write_record
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 LABELS = HERE / "results" / "fewshot_isl_neurons" / "labels"
@@ -70,10 +70,8 @@ def main() -> int:
         "csv": str(CSV.relative_to(HERE.parent)),
         "plot": str(CSV.with_suffix(".png").relative_to(HERE.parent)),
         "summary": summary,
-        "wall_s": round(time.perf_counter() - started, 1),
-        "metadata": run_metadata(),
     }
-    write_record(CSV.with_suffix(".json"), output)
+    write_record(CSV.with_suffix(".json"), output, started)
     for entry in sorted(summary, key=lambda e: (e["task"], e["init"], str(e["k"]))):
         print(entry)
     return 0

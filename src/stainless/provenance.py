@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -72,11 +73,21 @@ def run_metadata(**details: Any) -> dict[str, Any]:
     }
 
 
-def write_record(path: Path, document: dict[str, Any]) -> Path:
-    """Write a benchmark or experiment record as indented JSON, atomically, and say where."""
+def write_record(
+    path: Path, document: dict[str, Any], started: float | None = None, **details: Any
+) -> Path:
+    """Write a benchmark or experiment record as indented JSON, atomically, and say where.
+
+    ``wall_s`` (seconds since the ``time.perf_counter()`` value ``started``) and ``metadata``
+    (:func:`run_metadata` with ``details``) are added to ``document``.
+    """
     from stainless.io.atomic import write_text_atomically
 
+    record = dict(document)
+    if started is not None:
+        record["wall_s"] = round(time.perf_counter() - started, 1)
+    record["metadata"] = run_metadata(**details)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(path, json.dumps(document, indent=2, default=str) + "\n")
+    write_text_atomically(path, json.dumps(record, indent=2, default=str) + "\n")
     print(f"wrote {path}", file=sys.stderr)
     return path

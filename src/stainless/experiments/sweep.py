@@ -72,7 +72,7 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     existed counts as variant ``baseline``."""
     _, rows = _read_table(path)
     for row in rows:
-        row.setdefault("variant", "baseline")
+        row["variant"] = row.get("variant") or "baseline"
     return rows
 
 
@@ -82,6 +82,7 @@ def append_row(path: Path, row: dict[str, Any]) -> None:
     header, rows = _read_table(path)
     new_columns = [key for key in row if key not in header]
     if rows and new_columns:
+        rows = read_rows(path)
         write_text_atomically(path, _csv_text([*header, *new_columns], [*rows, row]))
         return
     header = header or list(row)

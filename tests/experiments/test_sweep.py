@@ -1,0 +1,112 @@
+"""stainless experiment sweep: task × variant × K × init × seed, resumable, one CSV row a run."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stainless.cli.main import main
+from stainless.experiments.sweep import append_row, load_sweep_config, read_rows, run_config
+from tests.training.test_segmentation_training import (
+    segmentation_config,
+    write_config,
+    write_segmentation_data,
+)
+
+
+@pytest.fixture
+def seg_folder(tmp_path: Path) -> Path:
+    write_segmentation_data(tmp_path, [0, 1, 2])
+    config = segmentation_config()
+    config["data"]["validation"] = []
+    config["postprocess"]["tune_on"] = None
+    config["training"]["epochs"] = 1
+    write_config(tmp_path, config)
+    return tmp_path
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_sweep_writes_rows_resumes_and_plots(seg_folder: Path) -> None:
+    experiment = {
+        "csv": "sweep.csv",
+        "runs": "runs",
+        "tasks": {"nuclei": "seg.yaml"},
+        "k": [1, "all"],
+        "seeds": [0, 1],
+        "test": [{"inputs": ["img2.tif"], "labels": "nuc2.tif"}],
+        "tile": 64,
+    }
+    path = write_config(seg_folder, experiment, "sweep.yaml")
+    assert main(["experiment", "sweep", "--config", str(path)]) == 0
+    rows = _rows(seg_folder / "sweep.csv")
+    assert [(r["k"], r["seed"], r["variant"]) for r in rows] == [
+        ("1", "0", "baseline"),
+        ("1", "1", "baseline"),
+        ("all", "0", "baseline"),
+        ("all", "1", "baseline"),
+    ]
+    assert all(0 <= float(r["iou"]) <= 1 and float(r["training_seconds"]) > 0 for r in rows)
+    assert (seg_folder / "sweep.png").stat().st_size > 1000
+    assert not any((seg_folder / "runs").iterdir())  # models are not kept
+    assert main(["experiment", "sweep", "--config", str(path)]) == 0  # resume: nothing to redo
+    assert len(_rows(seg_folder / "sweep.csv")) == 4
+
+
+def test_variants_override_the_task_config_and_validation_pairs_follow(seg_folder: Path) -> None:
+    experiment: dict[str, Any] = {
+        "csv": "sweep.csv",
+        "runs": "runs",
+        "tasks": {"nuclei": "seg.yaml"},
+        "k": [1],
+        "seeds": [0],
+        "subset": "first",
+        "pair_validation": True,
+        "variants": {"baseline": {}, "small crops": {"data.crop_size": 16, "model.depth": 1}},
+        "test": [{"inputs": ["img2.tif"], "labels": "nuc2.tif"}],
+        "min_size_px": [20],
+    }
+    config = segmentation_config()
+    config["data"]["validation"] = [
+        {"inputs": ["img1.tif"], "labels": "nuc1.tif"},
+        {"inputs": ["img0.tif"], "labels": "nuc0.tif"},
+    ]
+    write_config(seg_folder, config)
+    sweep = load_sweep_config(write_config(seg_folder, experiment, "sweep.yaml"))
+    run = run_config(sweep, "nuclei", "small crops", 1, "random", 0, seg_folder / "r")
+    assert (run.data.crop_size, run.model.depth) == (16, 1)
+    assert [s.labels.name for s in run.data.samples] == ["nuc0.tif"]
+    assert [s.labels.name for s in run.data.validation] == ["nuc1.tif"]  # its own pair
+    assert main(["experiment", "sweep", "--config", str(seg_folder / "sweep.yaml")]) == 0
+    rows = _rows(seg_folder / "sweep.csv")
+    assert [r["variant"] for r in rows] == ["baseline", "small crops"]
+    assert all(r["csi@0.50_min20"] != "" for r in rows)
+
+
+def test_rows_of_an_older_csv_count_as_baseline_and_new_columns_widen_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.csv"
+    path.write_text("task,k,init,seed,iou,training_seconds\nnuclei,1,random,0,0.5,3.0\n")
+    append_row(
+        path,
+        {
+            "task": "nuclei",
+            "variant": "v",
+            "k": 2,
+            "init": "random",
+            "seed": 0,
+            "iou": 0.6,
+            "ari": 0.7,
+            "training_seconds": 4.0,
+        },
+    )
+    rows = read_rows(path)
+    assert [(r["variant"], r["k"], r["ari"]) for r in rows] == [
+        ("baseline", "1", ""),
+        ("v", "2", "0.7"),
+    ]

@@ -15,6 +15,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +97,6 @@ def append_row(path: Path, row: dict[str, Any]) -> None:
 
 
 def _csv_text(header: list[str], rows: Iterable[dict[str, Any]]) -> str:
-    from io import StringIO
-
     buffer = StringIO()
     writer = csv.DictWriter(buffer, fieldnames=header, restval="")
     writer.writeheader()

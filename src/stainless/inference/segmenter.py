@@ -57,7 +57,7 @@ class SegmentationPredictor:
             info.size_multiple,
             info.input_scale,
             device,
-            "fp32" if precision == "auto" else precision,
+            precision,
         )
         self.network, self.device, self.use_bf16 = (
             self.maps.network,

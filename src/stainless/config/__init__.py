@@ -11,6 +11,7 @@ from stainless.config._base import (
     Percentiles,
     Region,
     RunSettings,
+    SampleBase,
     Strict,
 )
 from stainless.config.loading import (
@@ -54,6 +55,7 @@ __all__ = [
     "PostprocessConfig",
     "Region",
     "RunSettings",
+    "SampleBase",
     "SampleConfig",
     "SegmentationConfig",
     "SegmentationDataConfig",

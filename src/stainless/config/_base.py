@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -58,3 +59,17 @@ class RunSettings(Strict):
     max_steps: int | None = Field(None, ge=1)
     max_minutes: float | None = Field(None, gt=0)
     progress_every_s: float = Field(30.0, gt=0)
+
+
+class SampleBase(Strict):
+    """What every sample has: a name, its input plane files (in plane order) and an optional
+    ``region`` = (y0, x0, y1, x1) that restricts it to a rectangle."""
+
+    name: str | None = None
+    inputs: list[Path] = Field(min_length=1)
+    region: Region | None = None
+
+    @property
+    def label(self) -> str:
+        """The sample's name, or its first input's file name."""
+        return self.name or self.inputs[0].name

@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from stainless.config._base import Percentiles, Region, RunSettings, Strict
+from stainless.config._base import Percentiles, RunSettings, SampleBase, Strict
 
 
-class SegmentationSampleConfig(Strict):
+class SegmentationSampleConfig(SampleBase):
     """One annotated image: label-free or fluorescence input planes and instance labels.
 
     ``labels`` holds the objects to segment (nuclei, cells; 0 = background). ``cells`` is the
@@ -18,16 +18,8 @@ class SegmentationSampleConfig(Strict):
     then the nuclei. ``region`` = (y0, x0, y1, x1) restricts the sample to a rectangle.
     """
 
-    name: str | None = None
-    inputs: list[Path] = Field(min_length=1)
     labels: Path
     cells: Path | None = None
-    region: Region | None = None
-
-    @property
-    def label(self) -> str:
-        """The sample's name, or its first input's file name."""
-        return self.name or self.inputs[0].name
 
 
 class AugmentConfig(Strict):

@@ -7,10 +7,17 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from stainless.config._base import MODALITIES, Modality, Percentiles, Region, RunSettings, Strict
+from stainless.config._base import (
+    MODALITIES,
+    Modality,
+    Percentiles,
+    RunSettings,
+    SampleBase,
+    Strict,
+)
 
 
-class SampleConfig(Strict):
+class SampleConfig(SampleBase):
     """One field of view: its label-free input planes and any of its fluorescence targets.
 
     ``inputs`` lists files in plane order; a file may hold one plane (YX) or several (CYX/ZYX,
@@ -20,16 +27,8 @@ class SampleConfig(Strict):
     to a rectangle (pixels), e.g. to split one field spatially into training and test parts.
     """
 
-    name: str | None = None
-    inputs: list[Path] = Field(min_length=1)
     targets: dict[str, Path] = Field(default_factory=dict)
     modality: Modality | None = None
-    region: Region | None = None
-
-    @property
-    def label(self) -> str:
-        """The sample's name, or its first input's file name."""
-        return self.name or self.inputs[0].name
 
 
 class DataConfig(Strict):

@@ -62,7 +62,9 @@ def train_or_reuse(head: str, reuse: bool) -> Path:
         print(f"{head}: reusing {config.output}")
     else:
         print(f"{head}: training")
-        train_segmentation(config, overwrite=True, progress=sys.stderr.isatty())
+        train_segmentation(
+            config, overwrite=True, progress="bar" if sys.stderr.isatty() else "lines"
+        )
     return config.output
 
 

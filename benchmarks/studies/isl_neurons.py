@@ -50,7 +50,9 @@ def train_or_reuse(name: str, reuse: bool) -> TranslationConfig:
         print(f"{name}: reusing {config.output}")
     else:
         print(f"{name}: training (see the config for epochs and crops)")
-        train_translation(config, overwrite=True, progress=sys.stderr.isatty())
+        train_translation(
+            config, overwrite=True, progress="bar" if sys.stderr.isatty() else "lines"
+        )
     return config
 
 

@@ -79,7 +79,9 @@ def run_one(architecture: str, reuse: bool, image: Path, truth: Path) -> dict[st
     config = load_segmentation_config(HERE / "configs" / f"semantic3_isl_{architecture}.yaml")
     if not (reuse and is_model_folder(config.output)):
         print(f"{architecture}: training")
-        train_segmentation(config, overwrite=True, progress=sys.stderr.isatty())
+        train_segmentation(
+            config, overwrite=True, progress="bar" if sys.stderr.isatty() else "lines"
+        )
     predictions = RESULTS / "predictions" / architecture
     args = ["segment", "--model", str(config.output), "--input", str(image)]
     if stainless([*args, "--output", str(predictions), "--overwrite"]) != 0:

@@ -124,7 +124,9 @@ def _callbacks(
         if training.max_steps is not None:
             total = min(total, training.max_steps)
         budget = training.max_minutes * 60 if training.max_minutes is not None else None
-        callbacks.append(PlainProgress(total, training.progress_every_s, budget))
+        callbacks.append(
+            PlainProgress(total, max(len(loader), 1), training.progress_every_s, budget)
+        )
     return callbacks
 
 

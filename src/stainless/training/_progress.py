@@ -25,6 +25,8 @@ class PlainProgress(Callback):
     ----------
     total_steps : int
         Steps the run will take (epochs × steps per epoch, capped by ``max_steps``).
+    steps_per_epoch : int
+        Optimisation steps in one epoch.
     every_s : float
         Seconds between lines.
     budget_s : float, optional
@@ -36,11 +38,13 @@ class PlainProgress(Callback):
     def __init__(
         self,
         total_steps: int,
+        steps_per_epoch: int,
         every_s: float,
         budget_s: float | None = None,
         stream: TextIO | None = None,
     ) -> None:
         self.total_steps = max(total_steps, 1)
+        self.steps_per_epoch = max(steps_per_epoch, 1)
         self.every_s = every_s
         self.budget_s = budget_s
         self.stream = stream
@@ -63,7 +67,7 @@ class PlainProgress(Callback):
         loss = trainer.callback_metrics.get("loss")
         loss_text = f"loss {float(loss):.4f}" if loss is not None else "loss -"
         eta = _duration(remaining) if remaining == remaining else "-"
-        epoch = min(trainer.current_epoch + 1, trainer.max_epochs or trainer.current_epoch + 1)
+        epoch = max(step - 1, 0) // self.steps_per_epoch + 1  # the epoch the last step was in
         return (
             f"step {step}/{self.total_steps} (epoch {epoch}/{trainer.max_epochs})  {loss_text}  "
             f"elapsed {_duration(elapsed)}  ETA {eta}"

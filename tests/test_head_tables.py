@@ -92,3 +92,12 @@ def test_an_undeclared_head_is_refused_by_the_config(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match=r"model.head: .*unknown head 'boxes'"):
         load_segmentation_config(path)
+
+
+def test_a_head_refuses_classes_it_does_not_support(tmp_path: Path) -> None:
+    from stainless.config import load_segmentation_config
+
+    write_segmentation_data(tmp_path, [0, 1, 2])
+    path = write_config(tmp_path, segmentation_config(head="flows", classes=3))
+    with pytest.raises(ValueError, match=r"model.head 'flows' supports model.classes \[2\], not 3"):
+        load_segmentation_config(path)

@@ -219,6 +219,18 @@ def distance_head_loss(
     return mse + settings.distance_alpha * bce
 
 
+def flows_head_loss(
+    maps: torch.Tensor, target: torch.Tensor, settings: HeadLossSettings
+) -> torch.Tensor:
+    """Cellpose's loss [Stringer2021]: ``MSE(flows, 5 × unit flows) / 2 + BCE(foreground)``.
+
+    maps : (N, 3, H, W) foreground logit, then the flows (y, x) at 5× scale;
+    target : (N, 3, H, W) foreground, then the unit flows (y, x).
+    """
+    mse = F.mse_loss(maps[:, 1:3], 5.0 * target[:, 1:3]) / 2.0
+    return mse + F.binary_cross_entropy_with_logits(maps[:, 0], target[:, 0])
+
+
 def hover_head_loss(
     maps: torch.Tensor, target: torch.Tensor, settings: HeadLossSettings
 ) -> torch.Tensor:

@@ -76,6 +76,7 @@ def write_config(folder: Path, config: dict[str, Any], name: str = "seg.yaml") -
     [
         ("unet", "distance", 2),
         ("unet", "hover", 2),
+        ("unet", "flows", 2),
         ("tiramisu", "semantic", 3),
         ("deeplabv3plus", "semantic", 2),
     ],
@@ -390,3 +391,14 @@ def test_resampling_keeps_pixels_in_place() -> None:
     np.testing.assert_array_equal(magnified[0, ::2, ::2], labels[0])
     back = resample_planes(magnified, shape=(3, 4), order=0)
     np.testing.assert_array_equal(back, labels)
+
+
+def test_a_flows_model_trains_on_an_image_without_objects(seg_folder: Path) -> None:
+    empty = np.zeros((64, 64), dtype=np.uint16)
+    write_image(seg_folder / "nuc1.tif", empty, axes="YX", overwrite=True)
+    config = segmentation_config(head="flows")
+    config["training"]["epochs"] = 1
+    path = write_config(seg_folder, config)
+    assert main(["train", "segmentation", "--config", str(path), "--no-progress"]) == 0
+    predictor = SegmentationPredictor.load(seg_folder / "seg", device="cpu")
+    assert predictor.info.head == "flows" and "flow_threshold" in predictor.info.thresholds

@@ -38,6 +38,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--min-size", type=int, help="remove objects smaller than N pixels")
     parser.add_argument("--mask-threshold", type=float, help="foreground probability threshold")
     parser.add_argument("--h", type=float, help="h-maxima contrast (distance heads)")
+    parser.add_argument(
+        "--flow-threshold",
+        type=float,
+        help="largest flow error of a kept object (flows heads; 0 keeps all)",
+    )
     parser.add_argument("--outlines", action="store_true", help="also write an outline PNG")
     parser.set_defaults(handler=run)
 
@@ -56,6 +61,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, float]:
         if args.h <= 0:
             raise ValueError(f"--h must be > 0, got {args.h}")
         overrides["h"] = args.h
+    if args.flow_threshold is not None:
+        if args.flow_threshold < 0:
+            raise ValueError(f"--flow-threshold must be >= 0, got {args.flow_threshold}")
+        overrides["flow_threshold"] = args.flow_threshold
     return overrides
 
 

@@ -129,12 +129,14 @@ class SegmentationTrainingConfig(RunSettings):
 
 
 class PostprocessConfig(Strict):
-    """Maps → labels. ``tune_on: val`` searches ``mask_threshold`` and ``h`` on the validation
-    images after training (best mean csi@0.5) and stores them in the model folder."""
+    """Maps → labels. ``tune_on: val`` searches the head's thresholds (``mask_threshold`` and
+    ``h``, ``border_threshold`` or ``flow_threshold``) on the validation images after training
+    (best mean csi@0.5) and stores them in the model folder."""
 
     mask_threshold: float = Field(0.5, gt=0, lt=1)
     h: float = Field(0.3, gt=0)
     border_threshold: float = Field(0.3, gt=0, lt=1)
+    flow_threshold: float = Field(0.4, ge=0)
     min_size_px: int = Field(10, ge=0)
     tune_on: Literal["val"] | None = None
 
@@ -165,6 +167,13 @@ class SegmentationConfig(Strict):
             raise ValueError(
                 f"data.crop_size {self.data.crop_size} must be a multiple of {multiple} for "
                 f"model.architecture '{self.model.architecture}'"
+            )
+        from stainless.models.heads import HEADS  # the heads' registry (imports torch)
+
+        if self.model.classes not in HEADS[self.model.head].classes:
+            raise ValueError(
+                f"model.head '{self.model.head}' supports model.classes "
+                f"{list(HEADS[self.model.head].classes)}, not {self.model.classes}"
             )
         if self.model.init is not None and self.model.architecture != "unet":
             raise ValueError("model.init (a translation model) needs model.architecture 'unet'")

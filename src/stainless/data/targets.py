@@ -100,10 +100,19 @@ def _hover_target(
 
 TargetBuilder = Callable[[NDArray[np.integer], NDArray[np.integer] | None], NDArray[np.float32]]
 
+
+def _flows_target(
+    labels: NDArray[np.integer], cells: NDArray[np.integer] | None
+) -> NDArray[np.float32]:
+    """(foreground, flow y, flow x) ``(3, Y, X)``."""
+    return np.concatenate([foreground_target(labels)[None], flows_target(labels)])
+
+
 TARGETS: dict[str, TargetBuilder] = {
     "semantic": _semantic_target,
     "distance": _distance_target,
     "hover": _hover_target,
+    "flows": _flows_target,
 }
 """Head name → ``(labels, cells or None) -> (T, Y, X) float32`` training target (the data half of
 a head's declaration; see :data:`stainless.models.heads.HEADS`)."""
@@ -117,3 +126,48 @@ def make_target(
     if head not in TARGETS:
         raise ValueError(f"unknown head '{head}'; expected one of {sorted(TARGETS)}")
     return TARGETS[head](labels, cells)
+
+
+MAX_DIFFUSION_STEPS = 1000
+"""Cap on the diffusion iterations of one object (an object 500 px across reaches it)."""
+
+
+def flows_target(labels: NDArray[np.integer]) -> NDArray[np.float32]:
+    """Unit flows ``(2, Y, X)`` (y, x) pointing along each object's heat gradient towards its
+    centre, the object pixel nearest its centroid (Cellpose, [Stringer2021]); 0 on background and
+    at the centres.
+
+    Heat diffuses from the centre inside the object only, for ``2 × (height + width)`` of its
+    bounding box iterations, at most :data:`MAX_DIFFUSION_STEPS` (compiled:
+    :mod:`stainless.data._diffusion`).
+    """
+    from stainless.data._diffusion import diffuse, heat_gradient
+
+    height, width = labels.shape
+    padded = np.zeros((height + 2, width + 2), dtype=np.int32)
+    padded[1:-1, 1:-1] = labels
+    pixels = np.flatnonzero(padded)
+    if pixels.size == 0:
+        return np.zeros((2, height, width), dtype=np.float32)
+    ids = padded.ravel()[pixels].astype(np.int64)
+    n = int(ids.max())
+    ys, xs = np.divmod(pixels, width + 2)
+    counts = np.maximum(np.bincount(ids, minlength=n + 1), 1)
+    cy = np.bincount(ids, weights=ys, minlength=n + 1) / counts
+    cx = np.bincount(ids, weights=xs, minlength=n + 1) / counts
+    distance = (ys - cy[ids]) ** 2 + (xs - cx[ids]) ** 2
+    order = np.lexsort((distance, ids))  # by object, nearest to the centroid first
+    first = order[np.r_[True, ids[order][1:] != ids[order][:-1]]]
+    centres = np.zeros(n + 1, dtype=np.int64)
+    centres[ids[first]] = pixels[first]
+    extent = np.zeros(n + 1, dtype=np.int64)
+    for coordinate in (ys, xs):
+        low = np.full(n + 1, np.iinfo(np.int64).max)
+        high = np.full(n + 1, -1)
+        np.minimum.at(low, ids, coordinate)
+        np.maximum.at(high, ids, coordinate)
+        extent += np.where(high >= 0, high - low + 1, 0)
+    heat = diffuse(padded, pixels, centres, np.minimum(2 * extent, MAX_DIFFUSION_STEPS))
+    flows = heat_gradient(padded, heat, pixels)
+    flows.reshape(2, -1)[:, centres[1:][centres[1:] > 0]] = 0.0  # the sink itself has no direction
+    return flows[:, 1:-1, 1:-1]

@@ -25,6 +25,7 @@ from torch import nn
 from stainless.losses import (
     HeadLossSettings,
     distance_head_loss,
+    flows_head_loss,
     hover_head_loss,
     semantic_head_loss,
 )
@@ -116,21 +117,33 @@ class TransferNetwork(nn.Module):
         return self.adapter(translated)
 
 
-def _correct_hover_view(maps: NDArray[np.float32], k: int, mirrored: bool) -> NDArray[np.float32]:
-    """HoVer maps of a view turned ``k`` quarter turns (``np.rot90``) and optionally mirrored,
-    already moved back into place: the (horizontal, vertical) offsets are vectors, so they are
-    turned back too, and a mirrored image has mirrored horizontal offsets."""
+def _turn_vectors(
+    maps: NDArray[np.float32], k: int, mirrored: bool, y: int, x: int
+) -> NDArray[np.float32]:
+    """Maps of a view turned ``k`` quarter turns (``np.rot90``) and optionally mirrored, already
+    moved back into place, whose channels ``y`` and ``x`` are the components of a vector: the
+    vectors are turned back too, and a mirrored image has mirrored x components."""
     out = np.array(maps)
-    h, v = maps[2], maps[3]
+    vx, vy = maps[x], maps[y]
     if k == 1:
-        out[2], out[3] = -v, h
+        out[x], out[y] = -vy, vx
     elif k == 2:
-        out[2], out[3] = -h, -v
+        out[x], out[y] = -vx, -vy
     elif k == 3:
-        out[2], out[3] = v, -h
+        out[x], out[y] = vy, -vx
     if mirrored:
-        out[2] = -out[2]
+        out[x] = -out[x]
     return out
+
+
+def _correct_hover_view(maps: NDArray[np.float32], k: int, mirrored: bool) -> NDArray[np.float32]:
+    """HoVer maps: channel 2 is the horizontal (x) offset, channel 3 the vertical (y) one."""
+    return _turn_vectors(maps, k, mirrored, y=3, x=2)
+
+
+def _correct_flows_view(maps: NDArray[np.float32], k: int, mirrored: bool) -> NDArray[np.float32]:
+    """Flows maps: channel 1 is the y component, channel 2 the x component."""
+    return _turn_vectors(maps, k, mirrored, y=1, x=2)
 
 
 @dataclass(frozen=True)
@@ -154,6 +167,8 @@ class Head:
         Raw maps → ``(N, H, W)`` boolean foreground (validation Dice).
     target_foreground : callable
         Target ``(N, T, H, W)`` → ``(N, H, W)`` boolean foreground.
+    classes : tuple of int
+        The ``model.classes`` values the head supports.
     branches : tuple of (name, channels)
         Separate branches on the backbone's last features instead of its 1×1 output (HoVer-Net).
     correct_view : callable or None
@@ -165,6 +180,7 @@ class Head:
     loss: Callable[[torch.Tensor, torch.Tensor, HeadLossSettings], torch.Tensor]
     foreground: Callable[[torch.Tensor], torch.Tensor]
     target_foreground: Callable[[torch.Tensor], torch.Tensor]
+    classes: tuple[int, ...] = (2,)
     branches: tuple[tuple[str, int], ...] = ()
     correct_view: Callable[[NDArray[np.float32], int, bool], NDArray[np.float32]] | None = None
 
@@ -181,6 +197,11 @@ def _activate_distance(maps: torch.Tensor) -> torch.Tensor:
     return torch.cat([maps[:, :1].clamp(min=0), torch.sigmoid(maps[:, 1:2])], dim=1)
 
 
+def _activate_flows(maps: torch.Tensor) -> torch.Tensor:
+    """(foreground probability, unit-scale flows): the network predicts flows at 5× scale."""
+    return torch.cat([torch.sigmoid(maps[:, :1]), maps[:, 1:3] / 5.0], dim=1)
+
+
 def _activate_hover(maps: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.softmax(maps[:, :2], dim=1), maps[:, 2:].clamp(-1, 1)], dim=1)
 
@@ -193,6 +214,7 @@ HEADS: dict[str, Head] = {
         loss=semantic_head_loss,
         foreground=_semantic_foreground,
         target_foreground=lambda target: target[:, 0] > 0,
+        classes=(2, 3),
     ),
     # normalised distance to the border + mask logits ([Bonte2022], after [Naylor2019])
     "distance": Head(
@@ -211,6 +233,15 @@ HEADS: dict[str, Head] = {
         target_foreground=lambda target: target[:, 0] > 0.5,
         branches=(("pixel_branch", 2), ("hover_branch", 2)),
         correct_view=_correct_hover_view,
+    ),
+    # foreground logit + flows (y, x) towards each object's centre ([Stringer2021], Cellpose)
+    "flows": Head(
+        channels=lambda classes: 3,
+        activate=_activate_flows,
+        loss=flows_head_loss,
+        foreground=lambda maps: maps[:, 0] > 0,
+        target_foreground=lambda target: target[:, 0] > 0.5,
+        correct_view=_correct_flows_view,
     ),
 }
 """Head name → its network-side declaration."""

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage as ndi
 
+from stainless.postprocessing.flows import labels_from_flows
 from stainless.postprocessing.instances import labels_from_distance, labels_from_hover
 from stainless.postprocessing.labels import clean_labels
 
@@ -71,6 +72,17 @@ def _decode_hover(maps: NDArray[np.floating], thresholds: Thresholds) -> NDArray
     )
 
 
+def _decode_flows(maps: NDArray[np.floating], thresholds: Thresholds) -> NDArray[np.integer]:
+    """(foreground probability, flow y, flow x) → paths to the sinks ([Stringer2021])."""
+    return labels_from_flows(
+        maps[0],
+        maps[1:3],
+        mask_threshold=thresholds.get("mask_threshold", 0.5),
+        flow_threshold=thresholds.get("flow_threshold", 0.4),
+        min_size_px=int(thresholds.get("min_size_px", 0)),
+    )
+
+
 DECODERS: dict[str, Decoder] = {
     "semantic": Decoder(
         _decode_semantic, {"mask_threshold": MASK_THRESHOLDS}, tunable=lambda classes: classes == 2
@@ -85,6 +97,10 @@ DECODERS: dict[str, Decoder] = {
             "mask_threshold": MASK_THRESHOLDS,
             "border_threshold": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
         },
+    ),
+    "flows": Decoder(
+        _decode_flows,
+        {"mask_threshold": MASK_THRESHOLDS, "flow_threshold": (0.2, 0.4, 0.6, 0.8, 0.0)},
     ),
 }
 """Head name → its decoder and threshold grid."""

@@ -132,12 +132,7 @@ def train_segmentation(
         in_channels=in_channels,
         input_percentiles=data.input_percentiles,
         size_multiple=transfer["size_multiple"] if transfer else config.model.size_multiple,
-        thresholds={
-            "mask_threshold": post.mask_threshold,
-            "h": post.h,
-            "border_threshold": post.border_threshold,
-            "min_size_px": post.min_size_px,
-        },
+        thresholds=post.model_dump(exclude={"tune_on"}),
         transfer=transfer,
         input_scale=data.scale,
     )

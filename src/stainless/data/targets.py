@@ -156,18 +156,22 @@ def flows_target(labels: NDArray[np.integer]) -> NDArray[np.float32]:
     cy = np.bincount(ids, weights=ys, minlength=n + 1) / counts
     cx = np.bincount(ids, weights=xs, minlength=n + 1) / counts
     distance = (ys - cy[ids]) ** 2 + (xs - cx[ids]) ** 2
-    order = np.lexsort((distance, ids))  # by object, nearest to the centroid first
-    first = order[np.r_[True, ids[order][1:] != ids[order][:-1]]]
+    nearest = np.full(n + 1, np.inf)
+    np.minimum.at(nearest, ids, distance)
+    candidates = np.flatnonzero(distance <= nearest[ids])  # ties: the first pixel in raster order
+    objects, first = np.unique(ids[candidates], return_index=True)
     centres = np.zeros(n + 1, dtype=np.int64)
-    centres[ids[first]] = pixels[first]
-    extent = np.zeros(n + 1, dtype=np.int64)
-    for coordinate in (ys, xs):
-        low = np.full(n + 1, np.iinfo(np.int64).max)
-        high = np.full(n + 1, -1)
-        np.minimum.at(low, ids, coordinate)
-        np.maximum.at(high, ids, coordinate)
-        extent += np.where(high >= 0, high - low + 1, 0)
-    heat = diffuse(padded, pixels, centres, np.minimum(2 * extent, MAX_DIFFUSION_STEPS))
+    centres[objects] = pixels[candidates[first]]
+    boxes = np.zeros((n + 1, 4), dtype=np.int64)
+    boxes[:, :2], boxes[:, 2:] = np.iinfo(np.int64).max, -1
+    for axis, coordinate in enumerate((ys, xs)):
+        np.minimum.at(boxes[:, axis], ids, coordinate)
+        np.maximum.at(boxes[:, axis + 2], ids, coordinate)
+    extent = np.maximum(boxes[:, 2] - boxes[:, 0] + 1, 0) + np.maximum(
+        boxes[:, 3] - boxes[:, 1] + 1, 0
+    )
+    iterations = np.minimum(2 * extent, MAX_DIFFUSION_STEPS)
+    heat = diffuse(padded, boxes, centres, iterations)
     flows = heat_gradient(padded, heat, pixels)
     flows.reshape(2, -1)[:, centres[1:][centres[1:] > 0]] = 0.0  # the sink itself has no direction
     return flows[:, 1:-1, 1:-1]

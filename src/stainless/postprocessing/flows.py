@@ -5,8 +5,8 @@ to the sink of its object; pixels whose paths end at the same sink form one obje
    flows (compiled, :func:`_follow`; a pixel stops once it no longer moves away from where it was
    ten steps before: it circles its sink).
 2. The histogram of the end points has a peak at each sink: peaks of at least ``min_votes`` end
-   points that are the maximum of their 5 × 5 neighbourhood are the seeds, each grown over the
-   end points around it (a watershed of the histogram).
+   points that are the maximum of their 5 × 5 neighbourhood are the seeds; every end point climbs
+   the histogram (steepest ascent, compiled) to the seed of its peak.
 3. Each pixel takes the id of the seed region its path ended in.
 4. An object whose flows, computed again from its own mask, differ from the predicted ones by
    more than ``flow_threshold`` (mean squared error) is dropped, and so is one covering more than
@@ -16,10 +16,9 @@ to the sink of its object; pixels whose paths end at the same sink form one obje
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numpy.typing import NDArray
 from scipy import ndimage as ndi
-from skimage.segmentation import watershed
 
 from stainless.data.targets import flows_target
 from stainless.postprocessing.labels import clean_labels
@@ -30,7 +29,7 @@ MAX_AREA_FRACTION = 0.4
 """An object covering more of the image than this is dropped (as Cellpose does)."""
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _follow(
     flows: NDArray[np.float32], ys: NDArray[np.float32], xs: NDArray[np.float32], steps: int
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
@@ -38,7 +37,7 @@ def _follow(
     ``(2, Y, X)``; positions are kept inside the image."""
     height, width = flows.shape[1], flows.shape[2]
     end_y, end_x = ys.copy(), xs.copy()
-    for n in range(ys.size):
+    for n in prange(ys.size):  # paths are independent: one per thread
         y, x = float(ys[n]), float(xs[n])
         anchor_y, anchor_x = y, x
         for step in range(steps):
@@ -79,15 +78,52 @@ def follow_flows(
     return ys, xs, np.rint(end_y).astype(np.intp), np.rint(end_x).astype(np.intp)
 
 
+@njit(cache=True, nogil=True)
+def _climb(votes: NDArray[np.int64], seeds: NDArray[np.int32]) -> NDArray[np.int32]:
+    """Seed id ``(Y, X)`` of every pixel with votes: the seed its steepest ascent on the vote
+    histogram reaches (0 when it reaches a peak that is not a seed)."""
+    height, width = votes.shape
+    flat_votes, flat_seeds = votes.ravel(), seeds.ravel()
+    reached = np.full(height * width, -1, dtype=np.int64)
+    result = np.zeros(height * width, dtype=np.int32)
+    path = np.empty(height * width, dtype=np.int64)
+    for start in range(height * width):
+        if flat_votes[start] == 0 or reached[start] >= 0:
+            continue
+        length, p = 0, start
+        while reached[p] < 0:
+            path[length] = p
+            length += 1
+            y, x = p // width, p % width
+            best, best_votes = p, flat_votes[p]
+            for dy in range(-1, 2):
+                for dx in range(-1, 2):
+                    if 0 <= y + dy < height and 0 <= x + dx < width:
+                        q = (y + dy) * width + x + dx
+                        if flat_votes[q] > best_votes:
+                            best, best_votes = q, flat_votes[q]
+            if best == p:  # a peak (or a plateau pixel)
+                reached[p] = p
+                break
+            p = best
+        top = reached[p]
+        for i in range(length):
+            reached[path[i]] = top
+            result[path[i]] = flat_seeds[top]
+    return result.reshape(height, width)
+
+
 def _sinks(
     end_y: NDArray[np.intp], end_x: NDArray[np.intp], shape: tuple[int, int], min_votes: int
 ) -> NDArray[np.int32]:
-    """Seed regions ``(Y, X)``: peaks of the end-point histogram, grown over the end points."""
-    votes = np.zeros(shape, dtype=np.float64)
-    np.add.at(votes, (end_y, end_x), 1.0)
+    """Seed id of every end point location ``(Y, X)``: peaks of the end-point histogram with at
+    least ``min_votes`` votes that are the maximum of their 5 × 5 neighbourhood are the seeds;
+    every end point climbs the histogram to its peak."""
+    height, width = shape
+    votes = np.bincount(end_y * width + end_x, minlength=height * width).reshape(shape)
     peaks = (votes >= ndi.maximum_filter(votes, size=5)) & (votes >= min_votes)
-    markers, _ = ndi.label(peaks)
-    return np.asarray(watershed(-votes, markers, mask=votes > 0), dtype=np.int32)
+    seeds, _ = ndi.label(peaks, structure=np.ones((3, 3), dtype=bool))
+    return _climb(votes.astype(np.int64), seeds.astype(np.int32))
 
 
 def _flow_errors(labels: NDArray[np.integer], flows: NDArray[np.floating]) -> NDArray[np.float64]:

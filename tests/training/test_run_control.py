@@ -144,3 +144,27 @@ def test_validation_fraction_out_of_range_is_refused(seg_folder: Path) -> None:
     config["data"]["validation_fraction"] = 0.6
     with pytest.raises(ValueError, match=r"data.validation_fraction"):
         load_segmentation_config(write_config(seg_folder, config))
+
+
+def test_auto_precision_is_the_faster_of_two_timed_steps() -> None:
+    from stainless.device import faster_in_bf16, lightning_precision
+
+    calls: list[bool] = []
+
+    def bf16_is_slow(use_bf16: bool) -> None:
+        calls.append(use_bf16)
+        time.sleep(0.02 if use_bf16 else 0.0)
+
+    assert not faster_in_bf16(bf16_is_slow)
+    assert calls.count(True) == calls.count(False) == 3  # a warm-up and two timed calls each
+    assert faster_in_bf16(lambda use_bf16: time.sleep(0.0 if use_bf16 else 0.02))
+    assert lightning_precision("fp32", "cpu", bf16_is_slow) == "32-true"
+    assert lightning_precision("bf16", "cpu", bf16_is_slow) == "bf16-mixed"
+    assert lightning_precision("auto", "cpu", None) == "32-true"
+
+
+def test_the_chosen_precision_is_in_the_metadata(seg_folder: Path) -> None:
+    config = segmentation_config()
+    path = write_config(seg_folder, config)
+    assert main(["train", "segmentation", "--config", str(path), "--max-steps", "2"]) == 0
+    assert read_meta(seg_folder / "seg")["precision"] in ("bf16-mixed", "32-true")

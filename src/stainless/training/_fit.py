@@ -3,11 +3,12 @@ and a clean stop on SIGTERM / SIGINT."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import signal
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -81,6 +82,27 @@ def _signals_recorded(received: list[int]) -> Iterator[None]:
     finally:
         for signal_number, handler in previous.items():
             signal.signal(signal_number, handler)
+
+
+def _timed_step(
+    module: pl.LightningModule, loader: DataLoader[Any], accelerator: str
+) -> Callable[[bool], None]:
+    """One forward and backward pass of a copy of ``module`` on the first training batch, in
+    float32 or under bf16 autocast (for ``precision: auto`` to time both)."""
+    device = torch.device("cuda" if accelerator == "gpu" else "cpu")
+    network = copy.deepcopy(module).to(device).train()
+    batch = next(iter(loader))
+    inputs = [batch["input"].to(device)]
+    if "modality" in batch:
+        inputs.append(batch["modality"].to(device))
+
+    def step(use_bf16: bool) -> None:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            output = network(*inputs)
+        output.float().square().mean().backward()
+        network.zero_grad(set_to_none=True)
+
+    return step
 
 
 def check_output(output: Path, holds_a_model: bool, *, resume: bool, overwrite: bool) -> None:
@@ -161,13 +183,14 @@ def fit(
             stale.unlink()
     received: list[int] = []
     accelerator = lightning_device(training.device)
+    timed_step = _timed_step(module, loader, accelerator) if training.precision == "auto" else None
     trainer = pl.Trainer(
         max_epochs=training.epochs,
         max_steps=training.max_steps or -1,
         max_time=timedelta(minutes=training.max_minutes) if training.max_minutes else None,
         accelerator=accelerator,
         devices=training.devices,
-        precision=lightning_precision(training.precision, accelerator),
+        precision=lightning_precision(training.precision, accelerator, timed_step),
         default_root_dir=output,
         logger=CSVLogger(output, name="logs"),
         callbacks=_callbacks(loader, output, training, mode, received),

@@ -149,6 +149,7 @@ def train_segmentation(
         batches=trained_batches(trainer),
         epochs=int(trainer.current_epoch),
         stopped_by=stop_reason(trainer, config.training),
+        precision=str(trainer.precision),
         validation=module.validation_scores,
         distance_alpha=float(module.distance_alpha),
         tuning=tuning,

@@ -198,6 +198,7 @@ def _training_meta(
         batches=trained_batches(trainer),
         epochs=int(trainer.current_epoch),
         stopped_by=stop_reason(trainer, config.training),
+        precision=str(trainer.precision),
         validation=module.validation_scores,
         torch_threads=torch_threads(),
     )

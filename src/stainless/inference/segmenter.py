@@ -59,11 +59,11 @@ class SegmentationPredictor:
             device,
             precision,
         )
-        self.network, self.device, self.use_bf16 = (
-            self.maps.network,
-            self.maps.device,
-            self.maps.use_bf16,
-        )
+
+    @property
+    def use_bf16(self) -> bool:
+        """Whether the network runs under bf16 autocast."""
+        return self.maps.use_bf16
 
     @classmethod
     def load(

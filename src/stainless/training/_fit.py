@@ -22,7 +22,7 @@ from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
 from stainless.config import RunSettings
-from stainless.device import lightning_device, lightning_precision
+from stainless.device import bf16_supported, lightning_device, lightning_precision
 from stainless.model_folder import CHECKPOINTS, last_checkpoint
 from stainless.training._progress import PlainProgress
 from stainless.training.interruption import TrainingInterrupted
@@ -85,11 +85,10 @@ def _signals_recorded(received: list[int]) -> Iterator[None]:
 
 
 def _timed_step(
-    module: pl.LightningModule, loader: DataLoader[Any], accelerator: str
+    module: pl.LightningModule, loader: DataLoader[Any], device: torch.device
 ) -> Callable[[bool], None]:
     """One forward and backward pass of a copy of ``module`` on the first training batch, in
     float32 or under bf16 autocast (for ``precision: auto`` to time both)."""
-    device = torch.device("cuda" if accelerator == "gpu" else "cpu")
     network = copy.deepcopy(module).to(device).train()
     batch = next(iter(loader))
     inputs = [batch["input"].to(device)]
@@ -183,7 +182,10 @@ def fit(
             stale.unlink()
     received: list[int] = []
     accelerator = lightning_device(training.device)
-    timed_step = _timed_step(module, loader, accelerator) if training.precision == "auto" else None
+    # only worth timing where the hardware has bf16 at all (it costs a module copy and a batch)
+    device = torch.device("cuda" if accelerator == "gpu" else "cpu")
+    timed = training.precision == "auto" and bf16_supported(device)
+    timed_step = _timed_step(module, loader, device) if timed else None
     trainer = pl.Trainer(
         max_epochs=training.epochs,
         max_steps=training.max_steps or -1,

@@ -66,6 +66,10 @@ FLAGSHIPS: dict[str, tuple[str, list[str]]] = {  # K = 7 models: folder -> (conf
         ],
     ),
     "flows_k7_random_s0": ("dense_tissue_flows.yaml", ["training.epochs=30"]),
+    "flows_k7_dsbinit_s0": (  # fine-tunes the DSB2018 flows U-Net (benchmarks/studies/dsb2018.py)
+        "dense_tissue_flows.yaml",
+        ["training.epochs=30", f"model.encoder_weights={HERE / 'results' / 'dsb2018' / 'flows'}"],
+    ),
 }
 BUDGET_MINUTES = 58  # a flagship gets <= 60 min of wall time on the 2-core benchmark machine
 REPORTED = ("csi@0.50", "map_csi", "ari", "f1@0.50", "precision@0.50", "recall@0.50")

@@ -1,8 +1,11 @@
-"""Nucleus instance segmentation on DSB2018 (BBBC038, CC0): distance-map and HoVer models.
+"""Nucleus instance segmentation on DSB2018 (BBBC038, CC0): distance-map, HoVer and flows models.
 
 ``../shared/data/dsb2018/splits.csv``: train on ``train`` (353 images), validate and tune the
-post-processing thresholds on ``val`` (43), report on ``test`` (56). Two U-Net models from
-``benchmarks/configs/dsb2018_{distance,hover}.yaml`` (manifest ``dsb2018_manifest.csv``).
+post-processing thresholds on ``val`` (43), report on ``test`` (56). U-Net models from
+``benchmarks/configs/dsb2018_{distance,hover,flows}.yaml`` (manifest ``dsb2018_manifest.csv``);
+``--max-minutes`` trains each at the same wall-time budget; ``--model HEAD=FOLDER`` scores an
+already trained folder (e.g. the built-in ``nuclei-fluorescence``) instead of training that head.
+Rows of heads not run this time are kept from the previous ``dsb2018.json``.
 
 Each model segments the test images with ``stainless segment`` (plain, and with ``--tta``: the
 mean of the four 90° rotations) and is scored with ``stainless evaluate segmentation`` (mean over
@@ -12,8 +15,10 @@ images), exactly the commands a user runs:
         --input benchmarks/results/dsb2018/test_images --output <dir>
     stainless evaluate segmentation --pred <dir> --gt benchmarks/results/dsb2018/test_labels
 
-    python benchmarks/studies/dsb2018.py            # trains both models (≤ 45 min each on 2 cores)
+    python benchmarks/studies/dsb2018.py            # trains the models (≤ 45 min each on 2 cores)
     python benchmarks/studies/dsb2018.py --reuse    # evaluates the trained models
+    python benchmarks/studies/dsb2018.py --heads distance flows --max-minutes 34.6 \
+        --model distance=src/stainless/zoo/nuclei-fluorescence   # flows vs distance, same time
 
 Writes ``benchmarks/results/dsb2018.json``. Anchor: StarDist reports csi@0.50 = 0.864 on its own
 DSB2018 subset (trained on a GPU).
@@ -38,7 +43,7 @@ from stainless.training.segmentation import train_segmentation
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 RESULTS = HERE / "results" / "dsb2018"
-HEADS = ("distance", "hover")
+HEADS = ("distance", "hover", "flows")
 REPORTED = ("csi@0.50", "map_csi", "f1@0.50", "pq@0.50", "precision@0.50", "recall@0.50", "aji")
 
 
@@ -56,8 +61,11 @@ def link_test_split(data: Path) -> tuple[Path, Path]:
     return images, labels
 
 
-def train_or_reuse(head: str, reuse: bool) -> Path:
+def train_or_reuse(head: str, reuse: bool, max_minutes: float | None) -> Path:
     config = load_segmentation_config(HERE / "configs" / f"dsb2018_{head}.yaml")
+    if max_minutes is not None:
+        training = config.training.model_copy(update={"max_minutes": max_minutes})
+        config = config.model_copy(update={"training": training})
     if reuse and is_model_folder(config.output):
         print(f"{head}: reusing {config.output}")
     else:
@@ -103,14 +111,32 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--reuse", action="store_true", help="evaluate already trained models")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "dsb2018.json")
+    parser.add_argument("--heads", nargs="+", choices=HEADS, default=list(HEADS))
+    parser.add_argument("--max-minutes", type=float, help="wall-time budget of each training")
+    parser.add_argument("--no-tta", action="store_true", help="skip the --tta rows")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="HEAD=FOLDER",
+        help="score this trained model folder for HEAD instead of training it",
+    )
     args = parser.parse_args()
+    given = dict(item.split("=", 1) for item in args.model)
     started = time.perf_counter()
     images, labels = link_test_split(args.data.resolve())
-    results = {}
-    for head in HEADS:
-        model = train_or_reuse(head, args.reuse)
-        results[head] = evaluate(head, model, images, labels)
-        results[f"{head}_tta"] = evaluate(head, model, images, labels, tta=True)
+    results = json.loads(args.output.read_text())["results"] if args.output.is_file() else {}
+    for head in args.heads:
+        if head in given:
+            model = Path(given[head])
+        else:
+            model = train_or_reuse(head, args.reuse, args.max_minutes)
+        results[head] = {**evaluate(head, model, images, labels), "model": str(model)}
+        if not args.no_tta:
+            results[f"{head}_tta"] = {
+                **evaluate(head, model, images, labels, tta=True),
+                "model": str(model),
+            }
     print(f"\n{'model':<10}" + "".join(f"{k:>15}" for k in (*REPORTED, "train min")))
     for head, row in results.items():
         values = [row[k] for k in REPORTED] + [row["training_minutes"]]

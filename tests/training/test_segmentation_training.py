@@ -282,6 +282,20 @@ def test_local_encoder_weights_initialise_the_backbone(tmp_path: Path) -> None:
         load_local_weights(target, tmp_path / file)
         for key, value in source.state_dict().items():
             assert torch.equal(target.state_dict()[key], value)
+    trained = tmp_path / "model"  # a trained segmentation model folder: fine-tuned as a whole
+    trained_network = build_segmentation_network(config, 1)
+    trained.mkdir()
+    save_file(
+        {k: v.contiguous() for k, v in trained_network.state_dict().items()},
+        str(trained / "weights.safetensors"),
+    )
+    (trained / "model.json").write_text("{}")
+    target = build_segmentation_network(config, 1).backbone
+    load_local_weights(target, trained)
+    for key, value in trained_network.backbone.state_dict().items():
+        assert torch.equal(target.state_dict()[key], value)
+    with pytest.raises(ValueError, match="not a model folder"):
+        load_local_weights(target, tmp_path)
     torch.save({"other": torch.zeros(3)}, tmp_path / "bad.pt")
     with pytest.raises(ValueError, match="no tensor matches"):
         load_local_weights(build_segmentation_network(config, 1).backbone, tmp_path / "bad.pt")

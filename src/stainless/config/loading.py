@@ -157,8 +157,9 @@ def load_segmentation_config(path: str | os.PathLike[str], **overrides: Any) -> 
     ]
     if config.data.manifest is not None:
         files.append(("data.manifest", config.data.manifest))
-    if config.model.init is not None:
-        files.append(("model.init", config.model.init))
+    for key in ("init", "encoder_weights"):
+        if getattr(config.model, key) is not None:
+            files.append((f"model.{key}", getattr(config.model, key)))
     check_files_exist(Path(path), files)
     return config
 

@@ -80,6 +80,8 @@ class SegmentationModelConfig(Strict):
     cytoplasm), ``distance`` (normalised distance + mask logits), ``hover`` (foreground logits
     pair + horizontal/vertical maps). ``init`` = a translation model folder whose U-Net starts the
     training; ``init_target`` picks its output (default: its first target).
+    ``encoder_weights``: a local weight file, or a trained segmentation model folder of the same
+    architecture and head to fine-tune (a generalist body, as Cellpose users fine-tune ``cyto``).
     """
 
     architecture: Literal["unet", "tiramisu", "tiramisu103", "deeplabv3plus"] = "unet"
@@ -117,11 +119,17 @@ class SegmentationTrainingConfig(RunSettings):
     (inverse class frequency of the training labels). ``distance_alpha``: weight of the mask BCE
     against the distance MSE; by default the ratio of the two losses on the first batch
     ([Bonte2022], eq. 2). ``freeze_epochs``: epochs during which a translation-initialised body
-    stays frozen and only the new head learns.
+    stays frozen and only the new head learns. ``optimizer``: Adam, or AdamW (decoupled weight
+    decay, Loshchilov & Hutter 2019). The learning rate warms up linearly over ``warmup_steps``,
+    then decays by a cosine to ``final_lr_fraction`` × ``learning_rate`` exactly when the run's
+    budget (epochs, ``max_steps`` or ``max_minutes``, whichever ends it) is spent.
     """
 
     epochs: int = Field(50, ge=1)
+    optimizer: Literal["adam", "adamw"] = "adam"
     weight_decay: float = Field(1e-5, ge=0)
+    warmup_steps: int = Field(0, ge=0)
+    final_lr_fraction: float = Field(0.05, ge=0, le=1)
     semantic_loss: Literal["ce", "dice", "jaccard", "ce+dice"] = "ce+dice"
     class_weights: list[float] | Literal["balanced"] | None = None
     distance_alpha: float | None = Field(None, gt=0)

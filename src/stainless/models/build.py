@@ -160,9 +160,15 @@ def build_network(
 
 def load_local_weights(backbone: nn.Module, path: Path) -> None:
     """Initialise ``backbone`` from a local weight file (safetensors, or a state dict read with
-    ``torch.load(weights_only=True)``): tensors whose name and shape match are copied, the rest
-    keep their random values. Nothing is downloaded."""
+    ``torch.load(weights_only=True)``) or from a trained stainless segmentation model folder
+    (fine-tuning it, as Cellpose users fine-tune ``cyto``): tensors whose name (with or without
+    the segmentation network's ``backbone.`` prefix) and shape match are copied, the rest keep
+    their random values. Nothing is downloaded."""
     state: Any
+    if path.is_dir():
+        if not model_folder.is_model_folder(path):
+            raise ValueError(f"model.encoder_weights '{path}' is a folder but not a model folder")
+        path = path / model_folder.WEIGHTS
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -172,6 +178,7 @@ def load_local_weights(backbone: nn.Module, path: Path) -> None:
         state = state.get("state_dict", state) if isinstance(state, dict) else state
     if not isinstance(state, dict):
         raise ValueError(f"model.encoder_weights '{path}' does not hold a state dict")
+    state = {k.removeprefix("backbone."): v for k, v in state.items()}
     own = backbone.state_dict()
     matching = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     if not matching:

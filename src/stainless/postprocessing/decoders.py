@@ -35,11 +35,20 @@ class Decoder:
         The thresholds tuned on validation images and the values tried.
     tunable : callable
         ``classes -> `` whether tuning applies (a class map has no instances to score).
+    min_size_factors : tuple of float
+        Multiples of the configured ``min_size_px`` also tried (``(1.0,)``: not tuned).
     """
 
     decode: Callable[[NDArray[np.floating], Thresholds], NDArray[np.integer]]
     grid: dict[str, tuple[float, ...]]
     tunable: Callable[[int], bool] = lambda classes: True
+    min_size_factors: tuple[float, ...] = (1.0,)
+
+    def grid_around(self, base: Thresholds) -> dict[str, tuple[float, ...]]:
+        """The tuning grid, with the minimum sizes derived from ``base["min_size_px"]``."""
+        minimum = base.get("min_size_px", 0)
+        sizes = tuple(sorted({round(minimum * f) for f in self.min_size_factors}))
+        return {**self.grid, "min_size_px": sizes} if len(sizes) > 1 else dict(self.grid)
 
 
 def _decode_semantic(maps: NDArray[np.floating], thresholds: Thresholds) -> NDArray[np.integer]:
@@ -101,6 +110,8 @@ DECODERS: dict[str, Decoder] = {
     "flows": Decoder(
         _decode_flows,
         {"mask_threshold": MASK_THRESHOLDS, "flow_threshold": (0.2, 0.4, 0.6, 0.8, 0.0)},
+        # predicted flows leave small fragments at cell borders: larger minimum sizes are tried
+        min_size_factors=(1.0, 3.0, 6.0),
     ),
 }
 """Head name → its decoder and threshold grid."""

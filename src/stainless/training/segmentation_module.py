@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from lightning.pytorch.callbacks import Callback
 from torch import nn
 
 from stainless.config import SegmentationConfig
 from stainless.losses import HeadLossSettings
 from stainless.models.heads import head_of
 from stainless.training._validation import AveragedValidation
+from stainless.training.schedule import BudgetCosineSchedule
 
 Batch = dict[str, torch.Tensor]
 
@@ -93,16 +95,18 @@ class SegmentationModule(AveragedValidation):
                 parameter.requires_grad_(trainable)
 
     def configure_optimizers(self) -> Any:
+        """Adam or AdamW; the learning rate is set each step by :meth:`configure_callbacks`."""
         training = self.config.training
-        optimizer = torch.optim.Adam(
-            self.network.parameters(),
-            lr=training.learning_rate,
-            weight_decay=training.weight_decay,
+        optimizer_class = torch.optim.AdamW if training.optimizer == "adamw" else torch.optim.Adam
+        return optimizer_class(
+            self.network.parameters(), lr=training.learning_rate, weight_decay=training.weight_decay
         )
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=training.epochs, eta_min=training.learning_rate * 0.05
+
+    def configure_callbacks(self) -> list[Callback]:
+        """Warm-up, then a cosine that ends where the run's step or time budget ends."""
+        training = self.config.training
+        budget = training.max_minutes * 60 if training.max_minutes is not None else None
+        schedule = BudgetCosineSchedule(
+            training.learning_rate, training.final_lr_fraction, training.warmup_steps, budget
         )
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
-        }
+        return [schedule]

@@ -52,7 +52,7 @@ def tune_thresholds(
     base : dict
         The untuned thresholds (kept for the keys not in the grid).
     """
-    grid = DECODERS[head].grid  # declared with the head's decoder
+    grid = DECODERS[head].grid_around(base)  # declared with the head's decoder
     best, best_score = dict(base), -1.0
     for values in itertools.product(*grid.values()):
         candidate = {**base, **dict(zip(grid.keys(), values, strict=True))}

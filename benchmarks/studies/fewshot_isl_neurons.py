@@ -11,6 +11,11 @@ initialisation, seeds 0–2, the same architecture and step budget for both init
 the held-out strip (columns 768–1023).
 
     python benchmarks/studies/fewshot_isl_neurons.py [--data ../shared/data]
+    python benchmarks/studies/fewshot_isl_neurons.py --config fewshot_isl_flows.yaml  # flows head
+
+The flows sweep starts from the built-in ``phase-to-dapi`` generator; its random init is that
+generator's architecture with fresh weights (``RANDOM_TWIN``, written here before the sweep), so
+both inits share architecture and step budget.
 
 Runs ``stainless experiment sweep --config benchmarks/configs/fewshot_isl_neurons.yaml``
 (resumable), which writes ``benchmarks/results/fewshot_isl_neurons.csv`` and ``.png``; this
@@ -27,14 +32,35 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import torch
+import yaml
 
 from stainless.cli.main import main as stainless
+from stainless.model_folder import (
+    is_model_folder,
+    read_translation_config,
+    read_translation_info,
+    resolve_model,
+    save_model_folder,
+)
+from stainless.models.build import build_translation_network
 from stainless.provenance import write_record
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 LABELS = HERE / "results" / "fewshot_isl_neurons" / "labels"
-CONFIG = HERE / "configs" / "fewshot_isl_neurons.yaml"
-CSV = HERE / "results" / "fewshot_isl_neurons.csv"
+CONFIGS = HERE / "configs"
+RANDOM_TWIN = HERE / "results" / "fewshot_isl_flows" / "random_phase_to_dapi"
+
+
+def write_random_twin(source: Path, output: Path, seed: int = 0) -> None:
+    """A translation model folder with ``source``'s architecture and config but freshly
+    initialised weights (seed ``seed``): the random-init control of a transfer from ``source``."""
+    torch.manual_seed(seed)
+    config = read_translation_config(source)
+    info = read_translation_info(source)
+    network = build_translation_network(config.model, info.in_channels, len(info.target_names))
+    meta = {"random_twin_of": str(source), "seed": seed, "trained": False}
+    save_model_folder(output, config, network.state_dict(), info, meta)
 
 
 def main() -> int:
@@ -42,16 +68,21 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
+    parser.add_argument("--config", default="fewshot_isl_neurons.yaml", help="a sweep config")
     args = parser.parse_args()
+    config = CONFIGS / args.config
+    csv_path = (config.parent / yaml.safe_load(config.read_text())["csv"]).resolve()
     started = time.perf_counter()
+    if "random_phase_to_dapi" in config.read_text() and not is_model_folder(RANDOM_TWIN):
+        write_random_twin(resolve_model("phase-to-dapi"), RANDOM_TWIN)
     if not (LABELS / "dapi_labels.tif").is_file():
         dapi = str(args.data / "isl-neurons" / "dapi.png")
         options = ["--split", "distance_intensity", "--output", str(LABELS)]
         if stainless(["labels", "from-fluorescence", "--input", dapi, *options]) != 0:
             return 1
-    if stainless(["experiment", "sweep", "--config", str(CONFIG)]) != 0:
+    if stainless(["experiment", "sweep", "--config", str(config)]) != 0:
         return 1
-    with CSV.open(newline="") as handle:
+    with csv_path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     groups: dict[tuple[str, str, str], list[dict[str, str]]] = defaultdict(list)
     for row in rows:
@@ -66,12 +97,12 @@ def main() -> int:
         summary.append(entry)
     output = {
         "benchmark": "fewshot_isl_neurons",
-        "config": str(CONFIG.relative_to(HERE.parent)),
-        "csv": str(CSV.relative_to(HERE.parent)),
-        "plot": str(CSV.with_suffix(".png").relative_to(HERE.parent)),
+        "config": str(config.relative_to(HERE.parent)),
+        "csv": str(csv_path.relative_to(HERE.parent)),
+        "plot": str(csv_path.with_suffix(".png").relative_to(HERE.parent)),
         "summary": summary,
     }
-    write_record(CSV.with_suffix(".json"), output, started)
+    write_record(csv_path.with_suffix(".json"), output, started)
     for entry in sorted(summary, key=lambda e: (e["task"], e["init"], str(e["k"]))):
         print(entry)
     return 0

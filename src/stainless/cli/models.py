@@ -36,7 +36,7 @@ def run_list(args: argparse.Namespace) -> int:
         print("no built-in model is installed")
         return 0
     for model in models:
-        print(f"{model.name}  ({model.size_bytes / 1e6:.1f} MB)")
+        print(f"{model.name}  v{model.version}  ({model.size_bytes / 1e6:.1f} MB)")
         print(f"  task:      {model.task}")
         print(f"  inputs:    {model.inputs}")
         print(f"  trained:   {model.training_data} — licence {model.licence}")
@@ -50,6 +50,7 @@ def run_info(args: argparse.Namespace) -> int:
 
     model = get_model(args.name)
     print(f"name:          {model.name}")
+    print(f"version:       {model.version}" + (f" ({model.changes})" if model.changes else ""))
     print(f"folder:        {model.folder}")
     print(f"size:          {model.size_bytes / 1e6:.1f} MB")
     print(f"task:          {model.task}")

@@ -19,6 +19,8 @@ def test_both_built_in_models_are_shipped_with_cards() -> None:
         assert model.licence and model.credit and model.held_out["scores"]
         assert 1e6 < model.size_bytes < 40e6  # float16 weights keep the wheel small
     assert "CC-BY-4.0" in get_model("phase-to-dapi").licence
+    nuclei = get_model("nuclei-fluorescence")  # v2: the flows head won on DSB2018 validation
+    assert nuclei.version == 2 and "flows" in nuclei.task and nuclei.changes
 
 
 def test_names_resolve_and_unknown_names_are_refused(tmp_path: Path) -> None:

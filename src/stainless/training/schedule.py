@@ -1,9 +1,9 @@
 """A learning-rate schedule that ends where the run ends: linear warm-up, then cosine decay over
 the run's progress, counted in steps or in wall time, whichever budget runs out first.
 
-A cosine over ``epochs`` never decays when ``--max-minutes`` stops the run early (a 58-minute
-dense-tissue run stopped at epoch 25 of 30 with the learning rate still at 11 % of its peak);
-this one reaches its floor exactly when the step or time budget is spent.
+A cosine over ``epochs`` does not finish decaying when ``--max-minutes`` stops the run early (a
+58-minute dense-tissue run stopped at epoch 25 of 30 with the learning rate still at 11 % of its
+peak); this one reaches its floor exactly when the step or time budget is spent.
 """
 
 from __future__ import annotations

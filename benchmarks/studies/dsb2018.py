@@ -62,10 +62,8 @@ def link_test_split(data: Path) -> tuple[Path, Path]:
 
 
 def train_or_reuse(head: str, reuse: bool, max_minutes: float | None) -> Path:
-    config = load_segmentation_config(HERE / "configs" / f"dsb2018_{head}.yaml")
-    if max_minutes is not None:
-        training = config.training.model_copy(update={"max_minutes": max_minutes})
-        config = config.model_copy(update={"training": training})
+    budget = {"training.max_minutes": max_minutes} if max_minutes is not None else {}
+    config = load_segmentation_config(HERE / "configs" / f"dsb2018_{head}.yaml", **budget)
     if reuse and is_model_folder(config.output):
         print(f"{head}: reusing {config.output}")
     else:

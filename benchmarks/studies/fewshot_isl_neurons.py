@@ -71,9 +71,11 @@ def main() -> int:
     parser.add_argument("--config", default="fewshot_isl_neurons.yaml", help="a sweep config")
     args = parser.parse_args()
     config = CONFIGS / args.config
-    csv_path = (config.parent / yaml.safe_load(config.read_text())["csv"]).resolve()
+    sweep = yaml.safe_load(config.read_text())
+    csv_path = (config.parent / sweep["csv"]).resolve()
+    inits = {(config.parent / folder).resolve() for folder in sweep["inits"].values() if folder}
     started = time.perf_counter()
-    if "random_phase_to_dapi" in config.read_text() and not is_model_folder(RANDOM_TWIN):
+    if RANDOM_TWIN in inits and not is_model_folder(RANDOM_TWIN):
         write_random_twin(resolve_model("phase-to-dapi"), RANDOM_TWIN)
     if not (LABELS / "dapi_labels.tif").is_file():
         dapi = str(args.data / "isl-neurons" / "dapi.png")

@@ -11,8 +11,11 @@ test strips are only ever predicted. Every stage is a stainless command on a YAM
 
 ``pretext``   ``stainless train translation --config dense_tissue_isl_cd3_to_dapi.yaml``
               (CD3 -> DAPI U-Net on the 5 positions with DAPI, no masks: the ISL init)
+              and ``stainless train segmentation --config generalist_flows.yaml``
+              (a flows body on DSB2018 + Usiigaci + the dense-tissue training portions)
 ``sweep``     ``stainless experiment sweep --config dense_tissue_sweep.yaml``
-              (distance / HoVer, random / ISL init, K = 1, 2, 7, seeds 0-2, 400 steps each)
+              (distance / HoVer / flows, random / ISL init, K = 1, 2, 7, seeds 0-2, 400 steps
+              each), then ``dense_tissue_sweep_generalist.yaml`` (flows from the generalist body)
 ``ablation``  ``stainless experiment sweep --config dense_tissue_ablation.yaml``
               (the K = 7 distance run, one change at a time, as the paper's Table 6)
 ``flagship``  ``stainless train segmentation --config dense_tissue_{distance,flows}.yaml``
@@ -210,7 +213,7 @@ def report(data: Path, peers_python: Path, weights: Path, out: Path) -> dict[str
         "999-1158 validate and tune thresholds), report the mean over the 7 test strips",
         "results": results,
         "sweep": {
-            "config": "configs/dense_tissue_sweep.yaml",
+            "config": "configs/dense_tissue_sweep.yaml + configs/dense_tissue_sweep_generalist.yaml",
             "summary": summarise(sweep_rows, ("task", "init", "k"), SUMMARISED),
         },
         "ablation": {
@@ -277,9 +280,13 @@ def main() -> int:
     if args.stage in ("pretext", "sweep", "all"):
         pretext = RESULTS / "isl_cd3_to_dapi"
         train("translation", "dense_tissue_isl_cd3_to_dapi.yaml", pretext, args.retrain, [])
-    for stage in ("sweep", "ablation"):
+        generalist = RESULTS / "generalist_flows"
+        train("segmentation", "generalist_flows.yaml", generalist, args.retrain, [])
+    sweeps = {"sweep": ("sweep", "sweep_generalist"), "ablation": ("ablation",)}
+    for stage, names in sweeps.items():
         if args.stage in (stage, "all"):
-            run(["experiment", "sweep", "--config", str(CONFIGS / f"dense_tissue_{stage}.yaml")])
+            for name in names:
+                run(["experiment", "sweep", "--config", str(CONFIGS / f"dense_tissue_{name}.yaml")])
     if args.stage in ("flagship", "all"):
         for name, (config, settings) in FLAGSHIPS.items():
             train("segmentation", config, RESULTS / name, args.retrain, settings)

@@ -146,6 +146,14 @@ def update_model_folder(
         write_text_atomically(folder / META_JSON, _json_text({**read_meta(folder), **meta}))
 
 
+def model_kind(folder: Path) -> str | None:
+    """``translation`` or ``segmentation`` for a model folder; None when ``folder`` is not one."""
+    if not is_model_folder(folder):
+        return None
+    kind = json.loads((folder / MODEL_JSON).read_text()).get("kind")
+    return kind if isinstance(kind, str) else None
+
+
 def _read_model_json(folder: Path, kind: str) -> dict[str, Any]:
     _require_model_folder(folder)
     raw: dict[str, Any] = json.loads((folder / MODEL_JSON).read_text())

@@ -110,3 +110,30 @@ def test_rows_of_an_older_csv_count_as_baseline_and_new_columns_widen_it(tmp_pat
         ("baseline", "1", ""),
         ("v", "2", "0.7"),
     ]
+
+
+def test_a_segmentation_model_init_is_fine_tuned_whole_and_a_translation_one_starts_the_unet(
+    seg_folder: Path,
+) -> None:
+    for name, kind in (("body", "segmentation"), ("pretext", "translation")):
+        (seg_folder / name).mkdir()
+        (seg_folder / name / "weights.safetensors").write_bytes(b"")
+        (seg_folder / name / "model.json").write_text(f'{{"kind": "{kind}"}}')
+    experiment = {
+        "csv": "sweep.csv",
+        "runs": "runs",
+        "tasks": {"nuclei": "seg.yaml"},
+        "inits": {"generalist": "body", "isl": "pretext", "random": None},
+        "k": [1],
+        "test": [{"inputs": ["img2.tif"], "labels": "nuc2.tif"}],
+    }
+    sweep = load_sweep_config(write_config(seg_folder, experiment, "sweep.yaml"))
+    runs = {
+        init: run_config(sweep, "nuclei", "baseline", 1, init, 0, seg_folder / "r")
+        for init in ("generalist", "isl", "random")
+    }
+    assert runs["generalist"].model.encoder_weights == seg_folder / "body"
+    assert runs["generalist"].model.init is None
+    assert runs["isl"].model.init == seg_folder / "pretext"
+    assert runs["isl"].model.encoder_weights is None
+    assert (runs["random"].model.init, runs["random"].model.encoder_weights) == (None, None)

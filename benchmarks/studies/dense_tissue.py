@@ -213,7 +213,7 @@ def report(data: Path, peers_python: Path, weights: Path, out: Path) -> dict[str
         "999-1158 validate and tune thresholds), report the mean over the 7 test strips",
         "results": results,
         "sweep": {
-            "config": "configs/dense_tissue_sweep.yaml + configs/dense_tissue_sweep_generalist.yaml",
+            "config": "configs/dense_tissue_sweep{,_generalist}.yaml",
             "summary": summarise(sweep_rows, ("task", "init", "k"), SUMMARISED),
         },
         "ablation": {

@@ -26,15 +26,16 @@ class SweepConfig(Strict):
     """A resumable grid of segmentation trainings, each scored on held-out images.
 
     ``tasks`` maps a name to a segmentation config; ``inits`` maps a name to a translation model
-    folder (its U-Net starts the run, ``model.init``), a trained segmentation model folder of the
-    same architecture (fine-tuned whole, ``model.encoder_weights``) or ``null`` (random weights); ``k`` lists training-image counts (``all`` = every
-    sample of the task), taken from a seeded permutation of the task's samples
-    (``subset: permutation``, so seeds differ in data as well as weights) or in config order
-    (``subset: first``); with ``pair_validation`` the task's ``validation`` list holds one image
-    per training image, and the K chosen images bring theirs. ``variants`` maps a name to dotted
-    config overrides (``{"data.crop_size": 256}``); ``min_size_px`` adds scores with ground
-    truth and prediction filtered to objects of at least that many pixels. Every run appends
-    one row to ``csv``; rerunning skips the rows already there.
+    folder (its U-Net starts the run, ``model.init``), a trained segmentation model folder of
+    the same architecture (fine-tuned whole, ``model.encoder_weights``) or ``null`` (random
+    weights); ``k`` lists training-image counts (``all`` = every sample of the task), taken from
+    a seeded permutation of the task's samples (``subset: permutation``, so seeds differ in data
+    as well as weights) or in config order (``subset: first``); with ``pair_validation`` the
+    task's ``validation`` list holds one image per training image, and the K chosen images bring
+    theirs. ``variants`` maps a name to dotted config overrides (``{"data.crop_size": 256}``);
+    ``min_size_px`` adds scores with ground truth and prediction filtered to objects of at least
+    that many pixels. Every run appends one row to ``csv``; rerunning skips the rows already
+    there.
     """
 
     csv: Path

@@ -51,7 +51,10 @@ def test_invalid_configs_are_refused_with_the_field_named(
 
 def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("data: [unclosed")
-    with pytest.raises(ValueError, match="not valid YAML"):
+    with pytest.raises(ValueError, match=r"bad.yaml:1:16' is not valid YAML: .*expected ','"):
         load_translation_config(tmp_path / "bad.yaml")
+    (tmp_path / "twice.yaml").write_text("seed: 0\noutput: a\nseed: 1\n")
+    with pytest.raises(ValueError, match=r"twice.yaml:3:1' .* key 'seed' is given twice"):
+        load_translation_config(tmp_path / "twice.yaml")
     with pytest.raises(OSError, match="does not exist"):
         load_translation_config(tmp_path / "none.yaml")

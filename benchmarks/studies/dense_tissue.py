@@ -14,8 +14,8 @@ test strips are only ever predicted. Every stage is a stainless command on a YAM
               and ``stainless train segmentation --config generalist_flows.yaml``
               (a flows body on DSB2018 + Usiigaci + the dense-tissue training portions)
 ``sweep``     ``stainless experiment sweep --config dense_tissue_sweep.yaml``
-              (distance / HoVer / flows, random / ISL init, K = 1, 2, 7, seeds 0-2, 400 steps
-              each), then ``dense_tissue_sweep_generalist.yaml`` (flows from the generalist body)
+              (distance / HoVer, random / ISL init, K = 1, 2, 7, seeds 0-2, 400 steps each),
+              then ``dense_tissue_sweep_flows.yaml`` (flows: random / ISL / generalist init, seed 0)
 ``ablation``  ``stainless experiment sweep --config dense_tissue_ablation.yaml``
               (the K = 7 distance run, one change at a time, as the paper's Table 6)
 ``flagship``  ``stainless train segmentation --config dense_tissue_{distance,flows}.yaml``
@@ -213,7 +213,7 @@ def report(data: Path, peers_python: Path, weights: Path, out: Path) -> dict[str
         "999-1158 validate and tune thresholds), report the mean over the 7 test strips",
         "results": results,
         "sweep": {
-            "config": "configs/dense_tissue_sweep{,_generalist}.yaml",
+            "config": "configs/dense_tissue_sweep{,_flows}.yaml",
             "summary": summarise(sweep_rows, ("task", "init", "k"), SUMMARISED),
         },
         "ablation": {
@@ -282,7 +282,7 @@ def main() -> int:
         train("translation", "dense_tissue_isl_cd3_to_dapi.yaml", pretext, args.retrain, [])
         generalist = RESULTS / "generalist_flows"
         train("segmentation", "generalist_flows.yaml", generalist, args.retrain, [])
-    sweeps = {"sweep": ("sweep", "sweep_generalist"), "ablation": ("ablation",)}
+    sweeps = {"sweep": ("sweep", "sweep_flows"), "ablation": ("ablation",)}
     for stage, names in sweeps.items():
         if args.stage in (stage, "all"):
             for name in names:

@@ -22,14 +22,14 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
-import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from safetensors.torch import load_file, save_file
 
 from stainless.config import SegmentationConfig, TranslationConfig, dump_config
+from stainless.config.loading import format_validation_error, load_yaml
 from stainless.data.normalize import TargetScale
 from stainless.io.atomic import write_atomically, write_text_atomically
 
@@ -83,6 +83,8 @@ class SegmentationModelInfo:
 
 
 ModelInfo = TranslationModelInfo | SegmentationModelInfo
+InfoType = TypeVar("InfoType", TranslationModelInfo, SegmentationModelInfo)
+ConfigType = TypeVar("ConfigType", TranslationConfig, SegmentationConfig)
 
 
 def is_model_folder(folder: Path) -> bool:
@@ -146,60 +148,147 @@ def update_model_folder(
         write_text_atomically(folder / META_JSON, _json_text({**read_meta(folder), **meta}))
 
 
+def _read_json_object(folder: Path, name: str) -> dict[str, Any]:
+    """A JSON file of a model folder as a mapping; ``ValueError`` naming the file otherwise."""
+    path = folder / name
+    try:
+        document = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"model '{folder}': {name} is not valid JSON ({error.msg} at line {error.lineno}, "
+            f"column {error.colno})"
+        ) from None
+    except UnicodeDecodeError:
+        raise ValueError(f"model '{folder}': {name} is not a text file") from None
+    if not isinstance(document, dict):
+        raise ValueError(
+            f"model '{folder}': {name} must hold a JSON object, not a {type(document).__name__}"
+        )
+    return document
+
+
 def model_kind(folder: Path) -> str | None:
     """``translation`` or ``segmentation`` for a model folder; None when ``folder`` is not one."""
     if not is_model_folder(folder):
         return None
-    kind = json.loads((folder / MODEL_JSON).read_text()).get("kind")
+    kind = _read_json_object(folder, MODEL_JSON).get("kind")
     return kind if isinstance(kind, str) else None
 
 
 def _read_model_json(folder: Path, kind: str) -> dict[str, Any]:
     _require_model_folder(folder)
-    raw: dict[str, Any] = json.loads((folder / MODEL_JSON).read_text())
+    raw = _read_json_object(folder, MODEL_JSON)
     if raw.get("kind") != kind:
         raise ValueError(f"model '{folder}' is a {raw.get('kind')} model, not a {kind} model")
     return raw
 
 
+def _validated_info(folder: Path, info_type: type[InfoType], raw: dict[str, Any]) -> InfoType:
+    """``model.json`` checked against its schema (the dataclass's fields and types)."""
+    try:
+        return TypeAdapter(info_type).validate_python(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or '(top level)'}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise ValueError(f"model '{folder}': {MODEL_JSON} is invalid: {problems}") from None
+
+
 def read_translation_info(folder: Path) -> TranslationModelInfo:
-    """``model.json`` of a translation model folder."""
-    raw = _read_model_json(folder, "translation")
-    raw["input_percentiles"] = tuple(raw["input_percentiles"])
-    raw["target_scales"] = {k: tuple(v) for k, v in raw["target_scales"].items()}
-    return TranslationModelInfo(**raw)
+    """``model.json`` of a translation model folder, checked against its schema."""
+    return _validated_info(folder, TranslationModelInfo, _read_model_json(folder, "translation"))
 
 
 def read_segmentation_info(folder: Path) -> SegmentationModelInfo:
-    """``model.json`` of a segmentation model folder."""
-    raw = _read_model_json(folder, "segmentation")
-    raw["input_percentiles"] = tuple(raw["input_percentiles"])
-    return SegmentationModelInfo(**raw)
+    """``model.json`` of a segmentation model folder, checked against its schema."""
+    return _validated_info(folder, SegmentationModelInfo, _read_model_json(folder, "segmentation"))
 
 
 def read_meta(folder: Path) -> dict[str, Any]:
     """``meta.json`` of a model folder (empty when absent)."""
-    path = folder / META_JSON
-    return json.loads(path.read_text()) if path.is_file() else {}
+    return _read_json_object(folder, META_JSON) if (folder / META_JSON).is_file() else {}
 
 
-def _config_document(folder: Path) -> Any:
-    return yaml.safe_load((folder / CONFIG_YAML).read_text())
+def _read_config(folder: Path, config_type: type[ConfigType]) -> ConfigType:
+    path = folder / CONFIG_YAML
+    if not path.is_file():
+        raise ValueError(f"model '{folder}' has no {CONFIG_YAML}")
+    document = load_yaml(path)
+    try:
+        return config_type.model_validate(document)
+    except ValidationError as error:
+        raise ValueError(format_validation_error(error, str(path))) from None
 
 
 def read_translation_config(folder: Path) -> TranslationConfig:
     """The config a translation model folder was trained with."""
-    return TranslationConfig.model_validate(_config_document(folder))
+    return _read_config(folder, TranslationConfig)
 
 
 def read_segmentation_config(folder: Path) -> SegmentationConfig:
     """The config a segmentation model folder was trained with."""
-    return SegmentationConfig.model_validate(_config_document(folder))
+    return _read_config(folder, SegmentationConfig)
 
 
 def read_weights(folder: Path) -> dict[str, torch.Tensor]:
-    """The network weights of a model folder (safetensors: nothing is unpickled)."""
-    return load_file(str(folder / WEIGHTS))
+    """The network weights of a model folder (safetensors: nothing is unpickled).
+
+    Raises
+    ------
+    ValueError
+        The file is missing, truncated, not safetensors, or holds NaN / ±Inf weights.
+    """
+    path = folder / WEIGHTS
+    try:
+        weights = load_file(str(path))
+    except FileNotFoundError:
+        raise ValueError(f"model '{folder}' has no {WEIGHTS}") from None
+    except Exception as error:  # safetensors raises its own SafetensorError for broken files
+        raise ValueError(
+            f"model '{folder}': {WEIGHTS} is unreadable, truncated or not a safetensors file "
+            f"({error}); copy the model folder again"
+        ) from None
+    broken = [name for name, tensor in weights.items() if not torch.isfinite(tensor).all()]
+    if broken:
+        raise ValueError(
+            f"model '{folder}': {WEIGHTS} holds NaN or infinite values in {len(broken)} "
+            f"tensor(s), e.g. '{broken[0]}'"
+        )
+    return weights
+
+
+def load_weights_into(network: torch.nn.Module, folder: Path) -> None:
+    """Load a model folder's weights into ``network``, first checking that every tensor's name
+    and shape fits the architecture described by ``config.yaml`` / ``model.json``.
+
+    Raises
+    ------
+    ValueError
+        Naming the folder, the counts of missing / unexpected / mis-shaped tensors and one of each.
+    """
+    weights = read_weights(folder)
+    own = network.state_dict()
+    missing = [name for name in own if name not in weights]
+    unexpected = [name for name in weights if name not in own]
+    reshaped = [name for name in own if name in weights and weights[name].shape != own[name].shape]
+    if missing or unexpected or reshaped:
+        problems = []
+        if missing:
+            problems.append(f"{len(missing)} missing (e.g. '{missing[0]}')")
+        if unexpected:
+            problems.append(f"{len(unexpected)} unexpected (e.g. '{unexpected[0]}')")
+        if reshaped:
+            name = reshaped[0]
+            problems.append(
+                f"{len(reshaped)} of another shape (e.g. '{name}': "
+                f"{tuple(weights[name].shape)} in the file, {tuple(own[name].shape)} expected)"
+            )
+        raise ValueError(
+            f"model '{folder}': {WEIGHTS} does not fit the network described by {CONFIG_YAML} "
+            f"and {MODEL_JSON}: tensors " + ", ".join(problems)
+        )
+    network.load_state_dict(weights)
 
 
 def read_separate_index(folder: Path) -> dict[str, Path] | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from stainless.cli.main import main
 from stainless.config import load_segmentation_config
@@ -95,11 +96,17 @@ def test_progress_lines_appear_in_a_log_and_sigterm_leaves_a_resumable_checkpoin
     assert "SIGTERM" in output and "--resume" in output
     assert last_checkpoint(seg_folder / "seg").is_file()
     assert not (seg_folder / "seg" / "weights.safetensors").exists()
-    # resume with a step budget: continues from the checkpoint and writes the model
+    checkpoint = torch.load(last_checkpoint(seg_folder / "seg"), weights_only=True)
+    before = checkpoint["stainless_run"]
+    assert before["training_seconds"] > 0 and before["validation_scores"]
+    # resume with a step budget: continues from the checkpoint and writes the model; its
+    # meta.json counts the time before the interruption and keeps the validation scores
     argv = ["train", "segmentation", "--config", str(path), "--resume", "--no-progress"]
     assert main([*argv, "--max-steps", "6"]) == 0
     meta = json.loads((seg_folder / "seg" / "meta.json").read_text())
     assert meta["stopped_by"] == "max_steps"
+    assert meta["training_seconds"] >= before["training_seconds"]
+    assert meta["validation"]
 
 
 def test_sigint_exits_130_with_a_checkpoint(seg_folder: Path) -> None:

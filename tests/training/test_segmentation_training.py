@@ -244,7 +244,7 @@ def test_segment_refuses_wrong_planes_and_existing_outputs(
         )
         == 2
     )
-    assert "gives 2 planes but model" in capsys.readouterr().err
+    assert "gives 2 channels but model" in capsys.readouterr().err
     args = [
         "segment",
         "--model",

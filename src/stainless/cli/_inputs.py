@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from stainless.io import list_images, read_manifest_table
+from stainless.io import OutputBatch, is_image_path, list_images, read_manifest_table
 from stainless.tiling import TilingOptions
 
 Sample = tuple[str, list[Path], str | None]
@@ -69,6 +71,79 @@ def refuse_existing(planned: list[Path], overwrite: bool) -> None:
         raise FileExistsError(f"output '{existing[0]}' exists; pass --overwrite to replace it")
 
 
+def plan_outputs(
+    samples: list[Sample], output: Path, endings: list[str], overwrite: bool
+) -> dict[str, list[Path]]:
+    """Sample name → its output files (``<output>/<name><ending>``), checked before any work.
+
+    Raises
+    ------
+    ValueError
+        Two inputs would write the same output (``x/a.png`` and ``y/a.tif`` both make
+        ``a_labels.tif``).
+    FileExistsError
+        An output exists and ``overwrite`` is not set.
+    """
+    first_input: dict[str, Path] = {}
+    for name, files, _ in samples:
+        if name in first_input:
+            raise ValueError(
+                f"inputs '{first_input[name]}' and '{files[0]}' would both write "
+                f"'{name}{endings[0]}'; rename one or segment them separately"
+            )
+        first_input[name] = files[0]
+    planned = {name: [output / f"{name}{ending}" for ending in endings] for name, _, _ in samples}
+    refuse_existing([path for paths in planned.values() for path in paths], overwrite)
+    return planned
+
+
+@contextmanager
+def all_or_nothing(output: Path, overwrite: bool) -> Iterator[OutputBatch]:
+    """An :class:`OutputBatch` for a command's outputs: they appear when every input succeeded.
+    When an input fails after others finished, the error says that their outputs were
+    discarded, so a re-run needs no ``--overwrite``."""
+    with OutputBatch(output, overwrite) as batch:
+        try:
+            yield batch
+        except (OSError, ValueError) as error:
+            if not batch.staged_count:
+                raise
+            kind = OSError if isinstance(error, OSError) else ValueError
+            raise kind(
+                f"{error}; nothing was written (the {batch.staged_count} output(s) of the "
+                "inputs before it were discarded)"
+            ) from error
+
+
+def check_inputs(samples: list[Sample], expected: int, model: Path) -> None:
+    """Read every input's header (not its pixels) before any work: readable files, planes of one
+    size, and as many planes as the model takes, so a bad file fails the run before anything is
+    written.
+
+    Raises
+    ------
+    OSError, ValueError
+        Naming the file and what was expected.
+    """
+    from stainless.io import read_header
+
+    for _, files, _ in samples:
+        headers = [read_header(file) for file in files]
+        sizes = {header.yx_shape for header in headers}
+        if len(sizes) > 1:
+            raise ValueError(
+                f"input planes {[f.name for f in files]} differ in size: {sorted(sizes)}"
+            )
+        found = sum(header.planes for header in headers)
+        if found != expected:
+            kind = headers[0].plane_kind if len(headers) == 1 else "planes"
+            advice = "; project or pick the planes first" if kind == "z-planes" else ""
+            raise ValueError(
+                f"input '{files[0]}' gives {found} {kind} but model '{model}' expects "
+                f"{expected} plane(s){advice}"
+            )
+
+
 def _common_name(files: list[Path]) -> str:
     stems = [f.name.split(".")[0] for f in files]
     prefix = os.path.commonprefix(stems).rstrip("_-zZ0123456789")  # noqa: RUF071 (names, not paths)
@@ -98,9 +173,9 @@ def find_inputs(paths: list[Path], planes_per_sample: int) -> list[Sample]:
             raise OSError(f"input '{path}' does not exist")
     if len(paths) == 1 and paths[0].suffix.lower() == ".csv":
         return _samples_from_manifest(paths[0])
-    if len(paths) == 1 and paths[0].is_dir():
+    if len(paths) == 1 and paths[0].is_dir() and not is_image_path(paths[0]):
         return [(f.name.split(".")[0], [f], None) for f in list_images(paths[0])]
-    if any(p.is_dir() for p in paths):
+    if any(p.is_dir() and not is_image_path(p) for p in paths):
         raise ValueError("give either one folder or image files to --input, not both")
     if len(paths) > 1 and len(paths) == planes_per_sample:
         return [(_common_name(paths), list(paths), None)]

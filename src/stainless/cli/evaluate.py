@@ -17,6 +17,7 @@ from stainless.io import (
     Collection,
     Image,
     Sample,
+    is_image_path,
     list_images,
     pair_by_name,
     read_image,
@@ -130,7 +131,7 @@ def _files(path: Path, role: str) -> list[Path]:
         return files
     if not path.exists():
         raise OSError(f"{role} '{path}' does not exist")
-    if path.is_file():
+    if is_image_path(path):  # a file, or a zarr store (a folder that is one image)
         return [path]
     files = list_images(path)
     labelled = [f for f in files if image_stem(f).endswith(LABEL_FILE_SUFFIXES)]
@@ -140,7 +141,7 @@ def _files(path: Path, role: str) -> list[Path]:
 def find_pairs(pred: Path, gt: Path) -> Collection:
     """Pair predictions with ground truth: two files, or folders / patterns matched by name."""
     pred_files, gt_files = _files(pred, "prediction"), _files(gt, "ground truth")
-    if pred.is_file() and gt.is_file():
+    if is_image_path(pred) and is_image_path(gt):
         return Collection(
             [Sample(strip_suffixes(image_stem(gt), KNOWN_LABEL_SUFFIXES), (pred,), (gt,))]
         )

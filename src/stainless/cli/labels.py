@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from stainless.cli._inputs import add_output_option, find_inputs
+from stainless.cli._inputs import add_output_option, all_or_nothing, find_inputs, plan_outputs
 from stainless.cli._report import progress
+
+if TYPE_CHECKING:
+    from stainless.io import Image
 
 EXAMPLES = """examples:
   stainless labels from-fluorescence --input dapi.png --output labels/
@@ -73,12 +77,25 @@ def _threshold(value: str) -> str | float:
 
 
 def _stain_plane(path: Path, channel: str | None) -> np.ndarray:
-    from stainless.io import read_input_planes
+    """The one stain plane of ``path``: its only plane, or the channel named ``channel``."""
+    from stainless.io import read_image
 
-    planes, metadata = read_input_planes([path])
-    if planes.shape[0] == 1:
-        return planes[0]
-    names = [n.lower() for n in (metadata.channel_names or ())]
+    image = read_image(path)
+    if image.axes == "YX":
+        if channel is not None and channel.lower() not in _channel_names(image):
+            raise ValueError(
+                f"'{path}' has a single channel; --channel {channel} does not apply to it"
+            )
+        return image.array
+    if image.axes.startswith("Z") and image.axes.endswith("YX") and len(image.axes) == 3:
+        raise ValueError(
+            f"'{path}' is a z-stack of {image.array.shape[0]} planes; give one plane (for example "
+            "its maximum projection)"
+        )
+    if image.axes not in ("CYX", "YXC"):
+        raise ValueError(f"'{path}' has axes '{image.axes}'; expected YX, CYX or YXC")
+    planes = image.array if image.axes == "CYX" else np.moveaxis(image.array, -1, 0)
+    names = _channel_names(image)
     if channel is None:
         raise ValueError(
             f"'{path}' has {planes.shape[0]} channels {names or ''}; pick one with --channel"
@@ -88,34 +105,40 @@ def _stain_plane(path: Path, channel: str | None) -> np.ndarray:
     return planes[names.index(channel.lower())]
 
 
+def _channel_names(image: Image) -> list[str]:
+    return [name.lower() for name in (image.metadata.channel_names or ())]
+
+
 def run_from_fluorescence(args: argparse.Namespace) -> int:
-    """Check inputs and outputs, then derive and write the labels."""
-    from stainless.io import write_image
+    """Check inputs and outputs, then derive the labels; the outputs appear together when every
+    input succeeded."""
+    from stainless.io import read_header, write_image
     from stainless.postprocessing.from_fluorescence import labels_from_fluorescence
 
     threshold = _threshold(args.threshold)
     if args.sigma < 0 or args.min_size < 0:
         raise ValueError("--sigma and --min-size must be >= 0")
+    if args.h is not None and not (np.isfinite(args.h) and args.h > 0):
+        raise ValueError(f"--h must be a finite number > 0, got {args.h}")
     samples = find_inputs(args.input, 1)
+    for _, files, _ in samples:
+        read_header(files[0])
     suffix = "_labels.tif" if args.mode == "instance" else "_mask.tif"
-    args.output.mkdir(parents=True, exist_ok=True)
-    existing = [args.output / f"{n}{suffix}" for n, _, _ in samples]
-    existing = [p for p in existing if p.exists()]
-    if existing and not args.overwrite:
-        raise FileExistsError(f"output '{existing[0]}' exists; pass --overwrite to replace it")
-    for name, files, _ in progress(samples, "labelling"):
-        labels = labels_from_fluorescence(
-            _stain_plane(files[0], args.channel),
-            mode=args.mode,
-            sigma_px=args.sigma,
-            threshold=threshold,  # type: ignore[arg-type]
-            min_size_px=args.min_size,
-            split=args.split,
-            h=args.h,
-        )
-        out = args.output / f"{name}{suffix}"
-        write_image(out, labels, axes="YX", overwrite=args.overwrite)
-        count = int(labels.max()) if args.mode == "instance" else int(labels.sum())
-        unit = "objects" if args.mode == "instance" else "foreground pixels"
-        print(f"{name}: {count} {unit} -> {out.name}", file=sys.stderr)
+    planned = plan_outputs(samples, args.output, [suffix], args.overwrite)
+    with all_or_nothing(args.output, args.overwrite) as batch:
+        for name, files, _ in progress(samples, "labelling"):
+            labels = labels_from_fluorescence(
+                _stain_plane(files[0], args.channel),
+                mode=args.mode,
+                sigma_px=args.sigma,
+                threshold=threshold,  # type: ignore[arg-type]
+                min_size_px=args.min_size,
+                split=args.split,
+                h=args.h,
+            )
+            out = planned[name][0]
+            write_image(batch.staged(out), labels, axes="YX")
+            count = int(labels.max()) if args.mode == "instance" else int(labels.sum())
+            unit = "objects" if args.mode == "instance" else "foreground pixels"
+            print(f"{name}: {count} {unit} -> {out.name}", file=sys.stderr)
     return 0

@@ -51,21 +51,24 @@ def run(args: argparse.Namespace) -> int:
     options = _inputs.tiling_options(args)
     predictor = load_predictor(args.model, args.device, args.precision)
     samples = _inputs.find_inputs(args.input, predictor.info.in_channels)
+    _inputs.check_inputs(samples, predictor.info.in_channels, args.model)
     targets = predictor.info.target_names
-    args.output.mkdir(parents=True, exist_ok=True)
-    planned = [
-        args.output / f"{name}_{target}.ome.tif" for name, _, _ in samples for target in targets
-    ]
-    _inputs.refuse_existing(planned, args.overwrite)
-    for name, files, modality in progress(samples, "predicting"):
-        planes, source = read_input_planes(files)
-        _inputs.check_planes(files, planes.shape[0], args.model, predictor.info.in_channels)
-        modality = args.modality or modality or modality_from_channel_names(source.channel_names)
-        predictions = predictor.predict(planes, modality, options)
-        for target, image in predictions.items():
-            pixels: Any = to_uint16(image) if args.dtype == "uint16" else image.astype(np.float32)
-            metadata = ImageMetadata(channel_names=(target,), pixel_size_um=source.pixel_size_um)
-            out = args.output / f"{name}_{target}.ome.tif"
-            write_image(out, pixels, axes="YX", metadata=metadata, overwrite=args.overwrite)
-        print(f"{name}: wrote {', '.join(f'{name}_{t}.ome.tif' for t in targets)}", file=sys.stderr)
+    endings = [f"_{target}.ome.tif" for target in targets]
+    planned = _inputs.plan_outputs(samples, args.output, endings, args.overwrite)
+    with _inputs.all_or_nothing(args.output, args.overwrite) as batch:
+        for name, files, modality in progress(samples, "predicting"):
+            planes, source = read_input_planes(files)
+            _inputs.check_planes(files, planes.shape[0], args.model, predictor.info.in_channels)
+            modality = (
+                args.modality or modality or modality_from_channel_names(source.channel_names)
+            )
+            predictions = predictor.predict(planes, modality, options)
+            for target, out in zip(targets, planned[name], strict=True):
+                image = predictions[target]
+                pixels: Any = (
+                    to_uint16(image) if args.dtype == "uint16" else image.astype(np.float32)
+                )
+                metadata = ImageMetadata((target,), source.pixel_size_um)
+                write_image(batch.staged(out), pixels, axes="YX", metadata=metadata)
+            print(f"{name}: wrote {', '.join(out.name for out in planned[name])}", file=sys.stderr)
     return 0

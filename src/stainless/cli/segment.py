@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 import numpy as np
@@ -58,18 +59,21 @@ def _overrides(args: argparse.Namespace) -> dict[str, float]:
             raise ValueError(f"--mask-threshold must be in (0, 1), got {args.mask_threshold}")
         overrides["mask_threshold"] = args.mask_threshold
     if args.h is not None:
-        if args.h <= 0:
-            raise ValueError(f"--h must be > 0, got {args.h}")
+        if not (math.isfinite(args.h) and args.h > 0):
+            raise ValueError(f"--h must be a finite number > 0, got {args.h}")
         overrides["h"] = args.h
     if args.flow_threshold is not None:
-        if args.flow_threshold < 0:
-            raise ValueError(f"--flow-threshold must be >= 0, got {args.flow_threshold}")
+        if not (math.isfinite(args.flow_threshold) and args.flow_threshold >= 0):
+            raise ValueError(
+                f"--flow-threshold must be a finite number >= 0, got {args.flow_threshold}"
+            )
         overrides["flow_threshold"] = args.flow_threshold
     return overrides
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the model, check inputs and outputs first, then segment and write."""
+    """Load the model, check every input's header and every output name first, then segment;
+    the outputs appear together when every input succeeded (nothing half-written)."""
     from stainless.inference.segmenter import SegmentationPredictor
     from stainless.io import read_input_planes, write_image
     from stainless.viz.outlines import draw_outlines, grey_to_rgb
@@ -78,23 +82,21 @@ def run(args: argparse.Namespace) -> int:
     thresholds = _overrides(args)
     predictor = SegmentationPredictor.load(args.model, args.device, args.precision)
     samples = _inputs.find_inputs(args.input, predictor.info.in_channels)
-    args.output.mkdir(parents=True, exist_ok=True)
-    planned = [args.output / f"{name}_labels.tif" for name, _, _ in samples]
-    if args.outlines:
-        planned += [args.output / f"{name}_outlines.png" for name, _, _ in samples]
-    _inputs.refuse_existing(planned, args.overwrite)
-    for name, files, _ in progress(samples, "segmenting"):
-        planes, _ = read_input_planes(files)
-        _inputs.check_planes(files, planes.shape[0], args.model, predictor.info.in_channels)
-        labels = predictor.segment(planes, options, thresholds)
-        dtype = np.uint16 if int(labels.max(initial=0)) <= np.iinfo(np.uint16).max else np.uint32
-        out = args.output / f"{name}_labels.tif"
-        write_image(out, labels.astype(dtype), axes="YX", overwrite=args.overwrite)
-        if args.outlines:
-            rgb = draw_outlines(grey_to_rgb(planes[0]), labels, (255, 255, 0))
-            write_image(
-                args.output / f"{name}_outlines.png", rgb, axes="YXC", overwrite=args.overwrite
-            )
-        count = int(len(np.unique(labels)) - 1)
-        print(f"{name}: {count} objects -> {out.name}", file=sys.stderr)
+    _inputs.check_inputs(samples, predictor.info.in_channels, args.model)
+    endings = ["_labels.tif", "_outlines.png"] if args.outlines else ["_labels.tif"]
+    planned = _inputs.plan_outputs(samples, args.output, endings, args.overwrite)
+    with _inputs.all_or_nothing(args.output, args.overwrite) as batch:
+        for name, files, _ in progress(samples, "segmenting"):
+            planes, _ = read_input_planes(files)
+            _inputs.check_planes(files, planes.shape[0], args.model, predictor.info.in_channels)
+            labels = predictor.segment(planes, options, thresholds)
+            largest = int(labels.max(initial=0))
+            dtype = np.uint16 if largest <= np.iinfo(np.uint16).max else np.uint32
+            out = planned[name][0]
+            write_image(batch.staged(out), labels.astype(dtype), axes="YX")
+            if args.outlines:
+                rgb = draw_outlines(grey_to_rgb(planes[0]), labels, (255, 255, 0))
+                write_image(batch.staged(planned[name][1]), rgb, axes="YXC")
+            count = int(len(np.unique(labels)) - 1)
+            print(f"{name}: {count} objects -> {out.name}", file=sys.stderr)
     return 0

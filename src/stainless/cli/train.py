@@ -44,7 +44,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         _add_run_options(kind)
         kind.set_defaults(handler=handler)
     segmentation.add_argument(
-        "--init", type=Path, help="start from this translation model folder (transfer)"
+        "--init",
+        type=Path,
+        help="start from this translation model folder or built-in model name (transfer)",
     )
     segmentation.add_argument(
         "--max-images", type=int, help="train on the first N images only (few-shot)"

@@ -32,6 +32,54 @@ TRAINING_PATHS: tuple[str, ...] = (
 """Where a training config (translation or segmentation) names files."""
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a mapping key given twice (PyYAML keeps the last one)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            mark = key_node.start_mark
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"key '{key}' is given twice (first on line {seen[key]})",
+                mark,
+            )
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,
+)
+
+
+def load_yaml(path: Path) -> Any:
+    """The YAML document of ``path``, read strictly (a key given twice is an error).
+
+    Raises
+    ------
+    ValueError
+        One line naming ``file:line:column`` and the problem, for syntax errors, repeated keys
+        and files that are not UTF-8 text.
+    """
+    try:
+        return yaml.load(path.read_text(), Loader=_StrictLoader)
+    except UnicodeDecodeError:
+        raise ValueError(f"'{path}' is not a UTF-8 text file") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = " ".join(str(part) for part in (error.context, error.problem) if part)
+        raise ValueError(f"'{where}' is not valid YAML: {problem}") from None
+    except yaml.YAMLError as error:
+        raise ValueError(f"'{path}' is not valid YAML: {error}".replace("\n", " ")) from None
+
+
 def _resolve(value: Any, base: Path) -> Any:
     if isinstance(value, str | os.PathLike) and not Path(value).is_absolute():
         return os.path.normpath(base / value)
@@ -108,18 +156,42 @@ def read_config(
     config_path = Path(path)
     if not config_path.is_file():
         raise OSError(f"config '{config_path}' does not exist")
-    try:
-        raw = yaml.safe_load(config_path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ValueError(f"config '{config_path}' is not valid YAML: {error}") from error
+    raw = load_yaml(config_path) or {}
     if not isinstance(raw, dict):
         raise ValueError(f"config '{config_path}' must hold a mapping of settings")
-    raw = resolve_paths(raw, config_path.parent.resolve(), path_keys)
-    raw = apply_overrides(raw, overrides or {})
+    raw = resolve_paths(
+        _builtin_models(raw, config_path.parent), config_path.parent.resolve(), path_keys
+    )
+    raw = _builtin_models(apply_overrides(raw, overrides or {}), Path.cwd())
     try:
         return config_type.model_validate(raw)
     except ValidationError as error:
         raise ValueError(format_validation_error(error, str(config_path))) from error
+
+
+MODEL_PATHS = ("init", "encoder_weights")
+"""The ``model`` settings that name a model folder, where a built-in model's name also works."""
+
+
+def _builtin_models(raw: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``raw`` with a bare built-in model name at ``model.init`` / ``model.encoder_weights``
+    (``phase-to-dapi``) replaced by that model's folder, unless ``base`` holds such a path."""
+    from stainless.zoo import list_models
+
+    model = raw.get("model")
+    if not isinstance(model, dict):
+        return raw
+    builtin = {entry.name: entry.folder for entry in list_models()}
+    updated = dict(model)
+    for key in MODEL_PATHS:
+        value = model.get(key)
+        if (
+            isinstance(value, str | os.PathLike)
+            and str(value) in builtin
+            and not (base / value).exists()
+        ):
+            updated[key] = str(builtin[str(value)])
+    return {**raw, "model": updated}
 
 
 def check_files_exist(config_path: Path, named_files: list[tuple[str, Path]]) -> None:

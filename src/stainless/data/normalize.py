@@ -23,16 +23,31 @@ def percentile_range(image: NDArray[np.generic], low: float, high: float) -> tup
     """``(p_low, p_high)`` of ``image``; ``high`` is nudged above ``low`` for a flat image."""
     lo, hi = np.percentile(np.asarray(image, dtype=np.float64), [low, high])
     if hi <= lo:
-        hi = lo + 1.0
+        hi = lo + max(1.0, abs(lo) * 1e-6)  # 1.0 alone vanishes next to a huge lo
     return float(lo), float(hi)
 
 
 def normalize_planes(planes: NDArray[np.generic], low: float, high: float) -> NDArray[np.float32]:
-    """Scale each plane of ``planes`` (C, Y, X) by its own percentiles; float32 (C, Y, X)."""
+    """Scale each plane of ``planes`` (C, Y, X) by its own percentiles; float32 (C, Y, X).
+
+    float64 planes are scaled in float64, so values beyond the float32 range (1e300, say) are
+    normalised instead of overflowing to ±Inf.
+
+    Raises
+    ------
+    ValueError
+        A plane whose scaled values are not finite (NaN / ±Inf pixels; the readers refuse them
+        first, naming the file).
+    """
     out = np.empty(planes.shape, dtype=np.float32)
     for index, plane in enumerate(planes):
         lo, hi = percentile_range(plane, low, high)
-        out[index] = (plane.astype(np.float32) - lo) / (hi - lo)
+        working = np.float64 if plane.dtype == np.float64 else np.float32
+        out[index] = (plane.astype(working) - lo) / (hi - lo)
+        if not np.isfinite(out[index]).all():
+            raise ValueError(
+                f"input plane {index} holds non-finite values (NaN or ±Inf); replace them first"
+            )
     return out
 
 

@@ -13,6 +13,7 @@ uniformly among those present in the image, then a pixel of that class.
 from __future__ import annotations
 
 import itertools
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from stainless.data.splits import hold_out
 from stainless.data.targets import make_target, three_class_target
 from stainless.io import read_labels
 from stainless.io.manifest import read_manifest_table
-from stainless.io.planes import crop_region, read_input_planes
+from stainless.io.planes import check_training_size, crop_region, read_input_planes
 
 MARGIN_PX = 24
 """Extra border around each crop on which targets are computed, then discarded."""
@@ -80,10 +81,17 @@ def load_segmentation_sample(
     sample: SegmentationSampleConfig, input_percentiles: tuple[float, float]
 ) -> LoadedSegmentationSample:
     """Read, restrict to the region and normalise one sample."""
-    planes, _ = read_input_planes(sample.inputs)
-    inputs = normalize_planes(crop_region(planes, sample.region, sample.label), *input_percentiles)
+    planes = crop_region(read_input_planes(sample.inputs)[0], sample.region, sample.label)
+    check_training_size(planes, sample.inputs, sample.label)
+    inputs = normalize_planes(planes, *input_percentiles)
     shape = inputs.shape[1:]
     labels = _read_instance_labels(sample.labels, shape, sample)
+    if not labels.any():
+        warnings.warn(
+            f"sample '{sample.label}': labels '{sample.labels}' hold no object; it teaches "
+            "only background",
+            stacklevel=2,
+        )
     cells = _read_instance_labels(sample.cells, shape, sample) if sample.cells else None
     return LoadedSegmentationSample(sample.label, inputs, labels, cells)
 

@@ -22,7 +22,7 @@ from stainless.data.normalize import TargetScale, normalize_planes, percentile_r
 from stainless.io import read_image
 from stainless.io.manifest import read_manifest_table
 from stainless.io.metadata import modality_from_channel_names
-from stainless.io.planes import crop_region, read_input_planes
+from stainless.io.planes import check_training_size, crop_region, read_input_planes
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ def load_sample(
     """
     planes, metadata = read_input_planes(sample.inputs)
     raw_inputs = crop_region(planes, sample.region, sample.label)
+    check_training_size(raw_inputs, sample.inputs, sample.label)
     inputs = normalize_planes(raw_inputs, *data.input_percentiles)
     height, width = inputs.shape[1:]
     targets = np.zeros((len(target_names), height, width), dtype=np.float32)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +30,31 @@ def _ngff_pixel_size(multiscale: dict[str, Any], axes: str) -> tuple[float, ...]
     return None
 
 
-def read_zarr(path: Path) -> tuple[NDArray[Any], str | None, ImageMetadata]:
-    """Read a zarr array (or an OME-Zarr image's full-resolution level) into memory.
+ALL_CHUNKS_WRITTEN = "all_chunks_written"
+"""Attribute of stores written by stainless: every chunk is on disk, so a missing one is damage."""
 
-    Returns the pixels, the axes if the store records them (``None`` otherwise) and the metadata.
+
+def _check_chunks(array: zarr.Array, path: Path, complete: bool) -> None:
+    """Refuse (``complete``) or warn about chunks missing from ``array``'s store.
+
+    zarr reads a missing chunk as the fill value, silently. Stores written by stainless hold
+    every chunk, so a missing one is an error; other writers may legitimately skip chunks that
+    equal the fill value, which is worth a warning naming the count.
     """
+    missing = int(array.nchunks) - int(array.nchunks_initialized)
+    if missing <= 0:
+        return
+    where = f"zarr array '{path}'" + (f" ({array.path})" if array.path else "")
+    message = f"{where} is missing {missing} of {array.nchunks} chunks"
+    if complete:
+        raise ValueError(f"{message}; the store is damaged (they would read as zeros)")
+    warnings.warn(f"{message}; they are read as the fill value {array.fill_value!r}", stacklevel=3)
+
+
+def open_zarr_array(path: Path) -> tuple[zarr.Array, str | None, ImageMetadata]:
+    """The image array of a zarr store (an OME-Zarr image's full-resolution level), its axes
+    when the store records them (``None`` otherwise) and its metadata; no pixels are read, but
+    missing chunks are checked (see :func:`_check_chunks`)."""
     node = zarr.open(str(path), mode="r")
     if isinstance(node, zarr.Group):
         multiscale = _ngff_attributes(dict(node.attrs))
@@ -42,12 +63,13 @@ def read_zarr(path: Path) -> tuple[NDArray[Any], str | None, ImageMetadata]:
         level0 = node[multiscale["datasets"][0]["path"]]
         if not isinstance(level0, zarr.Array):
             raise ValueError(f"OME-Zarr '{path}' has no array at its first resolution level")
-        array = np.asarray(level0[...])
+        _check_chunks(level0, path, complete=False)
         axes = "".join(axis["name"] for axis in multiscale.get("axes", [])).upper() or None
         scale = _ngff_pixel_size(multiscale, axes or "")
         pixel_size = (scale[axes.index("Y")], scale[axes.index("X")]) if scale and axes else None
-        return array, axes, ImageMetadata(pixel_size_um=pixel_size)
+        return level0, axes, ImageMetadata(pixel_size_um=pixel_size)
     attributes: dict[str, Any] = dict(node.attrs)
+    _check_chunks(node, path, complete=bool(attributes.get(ALL_CHUNKS_WRITTEN)))
     names = attributes.get("channel_names")
     size = attributes.get("pixel_size_um")
     metadata = ImageMetadata(
@@ -55,7 +77,21 @@ def read_zarr(path: Path) -> tuple[NDArray[Any], str | None, ImageMetadata]:
         pixel_size_um=(float(size[0]), float(size[1])) if size else None,
         z_step_um=attributes.get("z_step_um"),
     )
-    return np.asarray(node[...]), attributes.get("axes"), metadata
+    return node, attributes.get("axes"), metadata
+
+
+def read_zarr(path: Path) -> tuple[NDArray[Any], str | None, ImageMetadata]:
+    """Read a zarr array (or an OME-Zarr image's full-resolution level) into memory.
+
+    Returns the pixels, the axes if the store records them (``None`` otherwise) and the metadata.
+
+    Raises
+    ------
+    ValueError
+        A store written by stainless with chunks missing (other stores get a warning).
+    """
+    array, axes, metadata = open_zarr_array(path)
+    return np.asarray(array[...]), axes, metadata
 
 
 def write_zarr(path: Path, array: NDArray[Any], axes: str, metadata: ImageMetadata) -> None:
@@ -64,7 +100,7 @@ def write_zarr(path: Path, array: NDArray[Any], axes: str, metadata: ImageMetada
         min(size, CHUNK_YX) if axis in "YX" else 1
         for axis, size in zip(axes, array.shape, strict=True)
     )
-    attributes: dict[str, Any] = {"axes": axes}
+    attributes: dict[str, Any] = {"axes": axes, ALL_CHUNKS_WRITTEN: True}
     if metadata.channel_names is not None:
         attributes["channel_names"] = list(metadata.channel_names)
     if metadata.pixel_size_um is not None:
@@ -72,6 +108,11 @@ def write_zarr(path: Path, array: NDArray[Any], axes: str, metadata: ImageMetada
     if metadata.z_step_um is not None:
         attributes["z_step_um"] = metadata.z_step_um
     stored = zarr.create_array(
-        store=str(path), shape=array.shape, dtype=array.dtype, chunks=chunks, attributes=attributes
+        store=str(path),
+        shape=array.shape,
+        dtype=array.dtype,
+        chunks=chunks,
+        attributes=attributes,
+        config={"write_empty_chunks": True},  # every chunk on disk: a missing one is damage
     )
     stored[...] = array

@@ -132,11 +132,38 @@ def _read_png(path: Path) -> tuple[NDArray[Any], str, ImageMetadata]:
     return array, "YX" if array.ndim == 2 else "YXS", ImageMetadata()
 
 
+def check_pixel_values(array: NDArray[Any], path: Path) -> None:
+    """``ValueError`` naming ``path`` when its pixels are complex or not all finite.
+
+    stainless refuses NaN and ±Inf pixels instead of guessing what they stand for: one NaN makes
+    the percentile normalisation NaN and the whole prediction silently empty (issue 12). Integer
+    images are always finite and are not scanned.
+    """
+    if np.iscomplexobj(array):
+        raise ValueError(
+            f"'{path}' holds complex-valued pixels ({array.dtype}); expected real values"
+        )
+    if not np.issubdtype(array.dtype, np.floating):
+        return
+    finite = np.isfinite(array)
+    bad = int(finite.size - np.count_nonzero(finite))
+    if bad:
+        raise ValueError(
+            f"'{path}' holds {bad} non-finite pixel(s) (NaN or ±Inf) of {array.size}; "
+            "replace them (e.g. by the background value) before using the image"
+        )
+
+
 def _select_channels(image: Image, channel: ChannelSelector) -> Image:
     if channel is None:
         return image
     if "C" not in image.axes:
-        raise ValueError(f"'{image.path}' has no channel axis (axes '{image.axes}') to select from")
+        if channel in (0, -1):  # the one channel of a single-channel image
+            return image
+        raise ValueError(
+            f"'{image.path}' has one channel (axes '{image.axes}'); channel {channel!r} "
+            "does not exist"
+        )
     c_axis = image.axes.index("C")
     n_channels = image.array.shape[c_axis]
     names = image.metadata.channel_names
@@ -165,8 +192,23 @@ def _select_channels(image: Image, channel: ChannelSelector) -> Image:
     return Image(array, axes, metadata, image.path)
 
 
+def is_image_path(path: Path) -> bool:
+    """True for an image file with a supported extension, or a zarr store (a folder whose name
+    ends with ``.zarr`` or that holds ``.zarray``, ``.zgroup`` or ``zarr.json``)."""
+    if path.is_dir():
+        markers = (".zarray", ".zgroup", "zarr.json")
+        return path.name.lower().endswith(ZARR_SUFFIXES) or any(
+            (path / marker).is_file() for marker in markers
+        )
+    return path.is_file() and path.name.lower().endswith(SUPPORTED_SUFFIXES)
+
+
 def read_image(
-    path: str | os.PathLike[str], *, axes: str | None = None, channel: ChannelSelector = None
+    path: str | os.PathLike[str],
+    *,
+    axes: str | None = None,
+    channel: ChannelSelector = None,
+    allow_non_finite: bool = False,
 ) -> Image:
     """Read a TIFF, OME-TIFF or PNG file.
 
@@ -180,7 +222,9 @@ def read_image(
         from OME/ImageJ/tifffile metadata, ``YX`` for 2-D, ``YXC`` for RGB(A) PNG.
     channel : int, str or sequence of them, optional
         Keep only these channels, by index or by OME channel name. A single int or str drops the
-        channel axis.
+        channel axis. Channel 0 (or -1) of a single-channel image is the image itself.
+    allow_non_finite : bool
+        Return NaN / ±Inf pixels as stored instead of refusing them.
 
     Returns
     -------
@@ -192,12 +236,22 @@ def read_image(
     OSError
         Missing, unreadable, corrupt or truncated file.
     ValueError
-        Unsupported extension, or axes that do not fit the data.
+        Unsupported extension, axes that do not fit the data, complex pixels, or NaN / ±Inf
+        pixels (unless ``allow_non_finite``; the message gives their count).
     """
     file_path = Path(path)
+    image = _read_any(file_path, axes)
+    if not allow_non_finite:
+        check_pixel_values(image.array, file_path)
+    return _select_channels(image, channel)
+
+
+def _read_any(file_path: Path, axes: str | None) -> Image:
+    if file_path.is_dir() and is_image_path(file_path):
+        return _read_zarr_image(file_path, axes)
     suffix = _suffix(file_path)
     if suffix in ZARR_SUFFIXES:
-        return _select_channels(_read_zarr_image(file_path, axes), channel)
+        return _read_zarr_image(file_path, axes)
     if not file_path.is_file():
         raise OSError(f"'{file_path}' does not exist or is not a file")
     reader = _read_png if suffix in PNG_SUFFIXES else _read_tiff
@@ -209,7 +263,7 @@ def read_image(
         ) from error
     chosen = axes or _guess_axes(stored_axes, array.shape, file_path)
     image_axes = check_axes(chosen, array.ndim, f"'{file_path}'")
-    return _select_channels(Image(array, image_axes, metadata, file_path), channel)
+    return Image(array, image_axes, metadata, file_path)
 
 
 def _read_zarr_image(path: Path, axes: str | None) -> Image:

@@ -45,6 +45,21 @@ def read_input_planes(files: Sequence[Path]) -> tuple[NDArray[np.generic], Image
     return np.concatenate(planes, axis=0), metadata or ImageMetadata()
 
 
+MIN_TRAINING_SIDE = 16
+"""The smallest image side a training sample may have (the smallest tile and crop)."""
+
+
+def check_training_size(planes: NDArray[np.generic], files: Sequence[Path], name: str) -> None:
+    """``ValueError`` when a training sample's image (after its region) is smaller than
+    :data:`MIN_TRAINING_SIDE` on a side: such an image teaches nothing and breaks cropping."""
+    height, width = planes.shape[-2:]
+    if min(height, width) < MIN_TRAINING_SIDE:
+        raise ValueError(
+            f"sample '{name}': image '{files[0]}' is {height}x{width} pixels; a training image "
+            f"needs at least {MIN_TRAINING_SIDE}x{MIN_TRAINING_SIDE}"
+        )
+
+
 def crop_region(
     array: NDArray[np.generic], region: tuple[int, int, int, int] | None, name: str
 ) -> NDArray[np.generic]:

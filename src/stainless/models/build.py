@@ -196,7 +196,7 @@ def load_translation_network(folder: Path) -> tuple[nn.Module, TranslationModelI
     info = model_folder.read_translation_info(folder)
     config = model_folder.read_translation_config(folder)
     network = build_translation_network(config.model, info.in_channels, len(info.target_names))
-    network.load_state_dict(model_folder.read_weights(folder))
+    model_folder.load_weights_into(network, folder)
     network.eval()
     return network, info
 
@@ -215,6 +215,6 @@ def load_segmentation_network(folder: Path) -> tuple[nn.Module, SegmentationMode
         )
     else:
         network = build_segmentation_network(config.model, info.in_channels)
-    network.load_state_dict(model_folder.read_weights(folder))
+    model_folder.load_weights_into(network, folder)
     network.eval()
     return network, info

@@ -58,7 +58,7 @@ class _CheckpointOnInterrupt(Callback):
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
-        if self.received:
+        if self.received or isinstance(exception, KeyboardInterrupt):
             trainer.save_checkpoint(self.path)
 
 
@@ -220,8 +220,11 @@ def fit(
                 ckpt_path=str(last_checkpoint(output)) if resume else None,
             )
         except (SystemExit, KeyboardInterrupt):
-            if received:
-                raise TrainingInterrupted(received[0], last_checkpoint(output)) from None
+            # Lightning turns a KeyboardInterrupt into its own exit(1) after on_exception; a
+            # Ctrl+C we did not see (another thread's handler) is still a SIGINT to the user
+            if received or last_checkpoint(output).is_file():
+                signal_number = received[0] if received else signal.SIGINT
+                raise TrainingInterrupted(signal_number, last_checkpoint(output)) from None
             raise
     return trainer
 

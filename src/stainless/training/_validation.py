@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import lightning.pytorch as pl
 import numpy as np
 
+from stainless.training._run_record import RunRecord
 
-class AveragedValidation(pl.LightningModule):
+
+class AveragedValidation(RunRecord):
     """Collects per-batch validation values with :meth:`record`; at the end of each validation
     pass logs their means as ``val/<name>`` and keeps them in ``validation_scores`` (which go
-    into the model's ``meta.json``). Names starting with ``shown_in_progress`` appear on the
-    progress bar."""
+    into the model's ``meta.json`` and, through :class:`RunRecord`, into checkpoints). Names
+    starting with ``shown_in_progress`` appear on the progress bar."""
 
     shown_in_progress: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         super().__init__()
-        self.validation_scores: dict[str, float] = {}
         self._validation_values: dict[str, list[float]] = defaultdict(list)
 
     def record(self, name: str, value: float) -> None:

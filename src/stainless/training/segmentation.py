@@ -145,7 +145,7 @@ def train_segmentation(
             "training": [s.label for s in training_configs],
             "validation": [s.label for s in validation_configs],
         },
-        training_seconds=round(time.perf_counter() - started, 1),
+        training_seconds=round(module.previous_training_seconds + time.perf_counter() - started, 1),
         batches=trained_batches(trainer),
         epochs=int(trainer.current_epoch),
         stopped_by=stop_reason(trainer, config.training),

@@ -169,7 +169,13 @@ def _train_one(
         modality_strategy=config.model.modality_strategy,
         size_multiple=config.model.size_multiple,
     )
-    meta = _training_meta(config, samples, module, trainer, time.perf_counter() - started)
+    meta = _training_meta(
+        config,
+        samples,
+        module,
+        trainer,
+        module.previous_training_seconds + time.perf_counter() - started,
+    )
     return save_model_folder(config.output, config, module.network.state_dict(), info, meta)
 
 

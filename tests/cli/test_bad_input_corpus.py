@@ -1,0 +1,499 @@
+"""The bad-input corpus (issue 12): every command, fed what a new user feeds it by mistake.
+
+Each case builds its inputs in a fresh folder, runs one ``stainless`` command line and asserts the
+whole promise: the documented exit code, one line on stderr that says what is wrong (no
+traceback; a batch that fails after some inputs finished also shows their progress lines and says
+their outputs were discarded), nothing written anywhere (no output file, no empty output folder)
+and every input byte-for-byte and mode-for-mode unchanged. The cases follow the campaign of the
+issue: non-finite pixels, corrupt model folders, damaged zarr stores, batches that would be
+half-written, confusing messages. The last tests are unusual inputs that must simply work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+import yaml
+
+from stainless.cli.main import main
+from stainless.data.synthetic import make_synthetic_sample
+from stainless.io import write_image
+from stainless.zoo import list_models
+from tests.training.conftest import translation_config, write_synthetic_pairs
+from tests.training.test_segmentation_training import segmentation_config, write_segmentation_data
+
+BUILT_IN = {model.name: model.folder for model in list_models()}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad command line: its arguments, exit code and a piece of the expected message."""
+
+    argv: list[str]
+    message: str
+    exit_code: int = 2
+    progress_lines: int = 0
+    """Lines of inputs that finished before the bad one (their outputs are discarded too)."""
+
+
+@pytest.fixture(scope="module")
+def translation_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny trained translation model (one phase plane → DAPI, membrane)."""
+    folder = tmp_path_factory.mktemp("translation")
+    write_synthetic_pairs(folder, [0, 1, 2], size=64)
+    raw = translation_config(folder)
+    raw["data"]["crop_size"] = 32  # type: ignore[index]
+    (folder / "config.yaml").write_text(yaml.safe_dump(raw))
+    assert (
+        main(["train", "translation", "--config", str(folder / "config.yaml"), "--no-progress"])
+        == 0
+    )
+    return folder / "model"
+
+
+def _nuclei(seed: int = 1, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    sample = make_synthetic_sample((size, size), cell_radius_px=6, seed=seed)
+    return (sample.nuclear_stain * 60000).astype(np.float32), sample.nucleus_labels
+
+
+def _image(ws: Path, name: str, array: np.ndarray, axes: str = "YX") -> str:
+    write_image(ws / name, array, axes=axes)
+    return str(ws / name)
+
+
+def _with_nan_patch(ws: Path) -> str:
+    image, _ = _nuclei()
+    image[10:40, 10:40] = np.nan
+    return _image(ws, "nan_patch.tif", image)
+
+
+def _model_copy(ws: Path, name: str = "nuclei-fluorescence") -> Path:
+    folder = ws / "model"
+    shutil.copytree(BUILT_IN[name], folder)
+    return folder
+
+
+def _segment(ws: Path, *inputs: str, model: str | Path = "nuclei-fluorescence") -> list[str]:
+    return ["segment", "--model", str(model), "--input", *inputs, "--output", str(ws / "out")]
+
+
+def _train_segmentation(ws: Path, config: dict[str, object]) -> list[str]:
+    write_segmentation_data(ws, [0, 1, 2])
+    (ws / "seg.yaml").write_text(yaml.safe_dump(config))
+    return ["train", "segmentation", "--config", str(ws / "seg.yaml"), "--no-progress"]
+
+
+# --- 1. non-finite and complex pixels -------------------------------------------------------
+
+
+def nan_patch_segment(ws: Path, _: Path) -> Case:
+    return Case(_segment(ws, _with_nan_patch(ws)), "holds 900 non-finite pixel(s)")
+
+
+def two_inf_pixels_segment(ws: Path, _: Path) -> Case:
+    image = _nuclei()[0]
+    image[3, 3], image[5, 5] = np.inf, -np.inf
+    return Case(_segment(ws, _image(ws, "inf.tif", image)), "holds 2 non-finite pixel(s)")
+
+
+def all_nan_segment(ws: Path, _: Path) -> Case:
+    image = np.full((64, 64), np.nan, np.float32)
+    return Case(_segment(ws, _image(ws, "all_nan.tif", image)), "holds 4096 non-finite")
+
+
+def complex_segment(ws: Path, _: Path) -> Case:
+    image = _nuclei()[0]
+    path = ws / "complex.tif"
+    tifffile.imwrite(path, image.astype(np.complex64))
+    return Case(_segment(ws, str(path)), "complex-valued pixels")
+
+
+def nan_patch_predict(ws: Path, translation: Path) -> Case:
+    argv = ["predict", "--model", str(translation), "--input", _with_nan_patch(ws)]
+    return Case([*argv, "--modality", "phase", "--output", str(ws / "out")], "non-finite")
+
+
+def nan_prediction_evaluate_translation(ws: Path, _: Path) -> Case:
+    image = _nuclei()[0]
+    truth = _image(ws, "dapi.tif", image)
+    argv = ["evaluate", "translation", "--pred", _with_nan_patch(ws), "--gt", truth]
+    return Case([*argv, "--output", str(ws / "scores.json")], "nan_patch.tif' holds 900")
+
+
+def nan_stain_labels_from_fluorescence(ws: Path, _: Path) -> Case:
+    argv = ["labels", "from-fluorescence", "--input", _with_nan_patch(ws)]
+    return Case([*argv, "--output", str(ws / "out")], "non-finite")
+
+
+def nan_labels_evaluate_segmentation(ws: Path, _: Path) -> Case:
+    labels = _nuclei()[1]
+    truth = _image(ws, "a_masks.tif", labels.astype(np.uint16))
+    broken = labels.astype(np.float32)
+    broken[0, 0] = np.nan
+    pred = _image(ws, "a_pred.tif", broken)
+    return Case(["evaluate", "segmentation", "--pred", pred, "--gt", truth], "a_pred.tif' holds 1")
+
+
+def nan_training_image(ws: Path, _: Path) -> Case:
+    argv = _train_segmentation(ws, segmentation_config())
+    image = _nuclei(seed=0)[0]
+    image[0:5, 0:5] = np.nan
+    write_image(ws / "img0.tif", image, axes="YX", overwrite=True)
+    return Case(argv, "img0.tif' holds 25 non-finite")
+
+
+# --- 2. corrupt model folders ---------------------------------------------------------------
+
+
+def truncated_weights(ws: Path, _: Path) -> Case:
+    model = _model_copy(ws)
+    weights = model / "weights.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    return Case(_segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model), "is unreadable")
+
+
+def empty_weights(ws: Path, _: Path) -> Case:
+    model = _model_copy(ws)
+    (model / "weights.safetensors").write_bytes(b"")
+    return Case(_segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model), "is unreadable")
+
+
+def model_json_missing_a_key(ws: Path, _: Path) -> Case:
+    model = _model_copy(ws)
+    text = (model / "model.json").read_text().replace('"input_percentiles"', '"percentiles"')
+    (model / "model.json").write_text(text)
+    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model)
+    return Case(argv, "model.json is invalid: input_percentiles: Field required")
+
+
+def model_json_holding_a_list(ws: Path, _: Path) -> Case:
+    model = _model_copy(ws)
+    (model / "model.json").write_text("[1, 2]")
+    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model)
+    return Case(argv, "model.json must hold a JSON object, not a list")
+
+
+def model_json_garbled(ws: Path, _: Path) -> Case:
+    model = _model_copy(ws)
+    (model / "model.json").write_text('{"head": "flows",')
+    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model)
+    return Case(argv, "model.json is not valid JSON")
+
+
+def config_yaml_garbled(ws: Path, _: Path) -> Case:
+    model = _model_copy(ws)
+    (model / "config.yaml").write_text("model: [unet,\n  head: flows\n")
+    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model)
+    return Case(argv, "config.yaml:3:1' is not valid YAML")
+
+
+def weights_of_another_architecture(ws: Path, _: Path) -> Case:
+    model = _model_copy(ws)
+    shutil.copy(BUILT_IN["phase-to-dapi"] / "weights.safetensors", model / "weights.safetensors")
+    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model)
+    return Case(argv, "weights.safetensors does not fit the network described by config.yaml")
+
+
+def nan_weights(ws: Path, _: Path) -> Case:
+    from safetensors.torch import load_file, save_file
+
+    model = _model_copy(ws)
+    weights = load_file(str(model / "weights.safetensors"))
+    first = next(iter(weights))
+    weights[first] = weights[first].clone().fill_(float("nan"))
+    save_file(weights, str(model / "weights.safetensors"))
+    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model)
+    return Case(argv, "holds NaN or infinite values in 1 tensor(s)")
+
+
+# --- 3. damaged zarr stores -----------------------------------------------------------------
+
+
+def zarr_with_missing_chunks(ws: Path, _: Path) -> Case:
+    image = _nuclei(size=1024)[0]
+    write_image(ws / "big.zarr", image, axes="YX")
+    shutil.rmtree(ws / "big.zarr" / "c" / "1")
+    return Case(_segment(ws, str(ws / "big.zarr")), "is missing 2 of 4 chunks")
+
+
+# --- 4. batches that would be half-written --------------------------------------------------
+
+
+def corrupt_second_image_in_a_folder(ws: Path, _: Path) -> Case:
+    folder = ws / "images"
+    folder.mkdir()
+    _image(folder, "a.tif", _nuclei()[0])
+    (folder / "b.tif").write_bytes(b"II*\x00 this is not a TIFF")
+    return Case(_segment(ws, str(folder)), "b.tif': corrupt or truncated")
+
+
+def truncated_second_png_in_a_folder(ws: Path, _: Path) -> Case:
+    folder = ws / "images"
+    folder.mkdir()
+    image = (_nuclei()[0] / 60000 * 255).astype(np.uint8)
+    _image(folder, "a.png", image)
+    data = (folder / "a.png").read_bytes()
+    (folder / "b.png").write_bytes(data[: len(data) // 2])  # a valid header, half the pixels
+    message = "b.png': corrupt or truncated .png file"
+    return Case(_segment(ws, str(folder)), message, progress_lines=1)
+
+
+def inputs_writing_the_same_output(ws: Path, _: Path) -> Case:
+    (ws / "x").mkdir()
+    (ws / "y").mkdir()
+    first = _image(ws / "x", "a.png", (_nuclei()[0] / 60000 * 255).astype(np.uint8))
+    second = _image(ws / "y", "a.tif", _nuclei(seed=2)[0])
+    return Case(_segment(ws, first, second), "would both write 'a_labels.tif'")
+
+
+# --- 5./6. paths and names ------------------------------------------------------------------
+
+
+def unknown_init_name(ws: Path, _: Path) -> Case:
+    return Case(
+        _train_segmentation(ws, segmentation_config(init="phase-to-nothing")),
+        "model.init file",
+    )
+
+
+# --- 10. messages and validation ------------------------------------------------------------
+
+
+def yaml_syntax_error(ws: Path, _: Path) -> Case:
+    (ws / "bad.yaml").write_text("seed: 0\ndata: {samples: [a, b}\n")
+    return Case(["train", "segmentation", "--config", str(ws / "bad.yaml")], "bad.yaml:2:")
+
+
+def duplicate_yaml_key(ws: Path, _: Path) -> Case:
+    argv = _train_segmentation(ws, segmentation_config())
+    text = (ws / "seg.yaml").read_text()
+    (ws / "seg.yaml").write_text(text + "seed: 3\n")
+    return Case(argv, "key 'seed' is given twice")
+
+
+def batch_size_zero(ws: Path, _: Path) -> Case:
+    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]))
+    return Case([*argv, "--batch-size", "0"], "--batch-size must be >= 1, got 0")
+
+
+def z_stack_for_a_one_plane_model(ws: Path, _: Path) -> Case:
+    stack = np.stack([_nuclei(seed=s)[0] for s in range(5)])
+    path = ws / "stack.tif"
+    tifffile.imwrite(path, stack, metadata={"axes": "ZYX"})
+    return Case(_segment(ws, str(path)), "gives 5 z-planes but model")
+
+
+def z_stack_for_labels_from_fluorescence(ws: Path, _: Path) -> Case:
+    stack = np.stack([_nuclei(seed=s)[0] for s in range(5)])
+    path = ws / "stack.tif"
+    tifffile.imwrite(path, stack, metadata={"axes": "ZYX"})
+    argv = ["labels", "from-fluorescence", "--input", str(path), "--output", str(ws / "out")]
+    return Case(argv, "is a z-stack of 5 planes")
+
+
+def channel_of_a_one_channel_png(ws: Path, _: Path) -> Case:
+    path = _image(ws, "a.png", (_nuclei()[0] / 60000 * 255).astype(np.uint8))
+    argv = ["labels", "from-fluorescence", "--input", path, "--channel", "DAPI"]
+    return Case([*argv, "--output", str(ws / "out")], "--channel DAPI does not apply")
+
+
+def infinite_h_segment(ws: Path, _: Path) -> Case:
+    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]))
+    return Case([*argv, "--h", "inf"], "--h must be a finite number > 0, got inf")
+
+
+def infinite_h_labels(ws: Path, _: Path) -> Case:
+    argv = ["labels", "from-fluorescence", "--input", _image(ws, "a.tif", _nuclei()[0])]
+    return Case([*argv, "--h", "inf", "--output", str(ws / "out")], "--h must be a finite")
+
+
+def image_smaller_than_a_crop(ws: Path, _: Path) -> Case:
+    argv = _train_segmentation(ws, segmentation_config())
+    write_image(ws / "img0.tif", np.ones((1, 1), np.uint16), axes="YX", overwrite=True)
+    write_image(ws / "nuc0.tif", np.ones((1, 1), np.uint16), axes="YX", overwrite=True)
+    write_image(ws / "cell0.tif", np.ones((1, 1), np.uint16), axes="YX", overwrite=True)
+    return Case(argv, "img0.tif' is 1x1 pixels")
+
+
+CASES: list[Callable[[Path, Path], Case]] = [
+    nan_patch_segment,
+    two_inf_pixels_segment,
+    all_nan_segment,
+    complex_segment,
+    nan_patch_predict,
+    nan_prediction_evaluate_translation,
+    nan_stain_labels_from_fluorescence,
+    nan_labels_evaluate_segmentation,
+    nan_training_image,
+    truncated_weights,
+    empty_weights,
+    model_json_missing_a_key,
+    model_json_holding_a_list,
+    model_json_garbled,
+    config_yaml_garbled,
+    weights_of_another_architecture,
+    nan_weights,
+    zarr_with_missing_chunks,
+    corrupt_second_image_in_a_folder,
+    truncated_second_png_in_a_folder,
+    inputs_writing_the_same_output,
+    unknown_init_name,
+    yaml_syntax_error,
+    duplicate_yaml_key,
+    batch_size_zero,
+    z_stack_for_a_one_plane_model,
+    z_stack_for_labels_from_fluorescence,
+    channel_of_a_one_channel_png,
+    infinite_h_segment,
+    infinite_h_labels,
+    image_smaller_than_a_crop,
+]
+
+
+def snapshot(*roots: Path) -> dict[str, tuple[str, int]]:
+    """Every file and folder under ``roots``: content hash (files) and permission bits."""
+    state: dict[str, tuple[str, int]] = {}
+    for root in roots:
+        for path in [root, *sorted(root.rglob("*"))]:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+            state[str(path)] = (digest, path.stat().st_mode)
+    return state
+
+
+@pytest.mark.parametrize("build", CASES, ids=[case.__name__ for case in CASES])
+def test_bad_input_gives_one_line_and_writes_nothing(
+    build: Callable[[Path, Path], Case],
+    translation_model: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    case = build(tmp_path, translation_model)
+    before = snapshot(tmp_path, translation_model)
+    capsys.readouterr()
+    code = main(case.argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == case.exit_code, err
+    assert len(err) == 1 + case.progress_lines, err
+    assert "Traceback" not in err[-1] and "internal error" not in err[-1], err[-1]
+    assert case.message in err[-1], err[-1]
+    if case.progress_lines:
+        assert "nothing was written" in err[-1], err[-1]
+    assert snapshot(tmp_path, translation_model) == before  # nothing written, inputs unchanged
+
+
+# --- unusual inputs that are fine: sensible behaviour, not an error -------------------------
+
+
+def _segment_count(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    assert main(argv) == 0
+    return capsys.readouterr().err.strip().splitlines()[-1].split(":")[1].split("->")[0]
+
+
+def test_huge_float64_values_segment_like_the_clean_image(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = _nuclei()[0]
+    clean = _image(tmp_path, "clean.tif", image)
+    huge = _image(tmp_path, "huge.tif", image.astype(np.float64) * 1e300)
+    counts = [
+        _segment_count(capsys, _segment(tmp_path / name, path))
+        for name, path in (("a", clean), ("b", huge))
+    ]
+    assert counts[0] == counts[1] and counts[0].strip() != "0 objects"
+    labels = [
+        tifffile.imread(tmp_path / folder / "out" / f"{stem}_labels.tif")
+        for folder, stem in (("a", "clean"), ("b", "huge"))
+    ]
+    np.testing.assert_array_equal(labels[0], labels[1])
+
+
+def test_a_zarr_store_is_one_image_for_segment_and_evaluate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image, truth = _nuclei()
+    write_image(tmp_path / "a.zarr", image, axes="YX")
+    assert main(_segment(tmp_path, str(tmp_path / "a.zarr"))) == 0
+    labels = tifffile.imread(tmp_path / "out" / "a_labels.tif")
+    write_image(tmp_path / "a_pred.zarr", labels, axes="YX")
+    write_image(tmp_path / "a_masks.png", truth.astype(np.uint16), axes="YX")
+    argv = ["evaluate", "segmentation", "--pred", str(tmp_path / "a_pred.zarr")]
+    assert main([*argv, "--gt", str(tmp_path / "a_masks.png")]) == 0
+    assert "csi" in capsys.readouterr().out
+
+
+def test_a_foreign_zarr_with_skipped_chunks_is_read_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import zarr
+
+    stored = zarr.create_array(
+        store=str(tmp_path / "f.zarr"), shape=(64, 1024), chunks=(64, 512), dtype="float32"
+    )
+    stored[:, :512] = _nuclei(size=512)[0][:64]  # the right half stays unwritten (fill value 0)
+    stored.attrs["axes"] = "YX"
+    assert main(_segment(tmp_path, str(tmp_path / "f.zarr"))) == 0
+    err = capsys.readouterr().err
+    assert "is missing 1 of 2 chunks; they are read as the fill value" in err
+
+
+def test_a_built_in_model_name_works_as_model_init(tmp_path: Path) -> None:
+    from stainless.config import load_segmentation_config
+
+    write_segmentation_data(tmp_path, [0, 1, 2])
+    path = tmp_path / "seg.yaml"
+    path.write_text(yaml.safe_dump(segmentation_config(init="phase-to-dapi")))
+    assert load_segmentation_config(path).model.init == BUILT_IN["phase-to-dapi"]
+    path.write_text(yaml.safe_dump(segmentation_config()))
+    config = load_segmentation_config(path, **{"model.init": "phase-to-dapi"})  # as --init does
+    assert config.model.init == BUILT_IN["phase-to-dapi"]
+
+
+def test_written_files_follow_the_umask(tmp_path: Path) -> None:
+    """Every file a command writes gets ``0o666 & ~umask`` (some writers use mkstemp's 0600);
+    run in a child process with umask 002, as a user's shell would start it."""
+    import os
+    import subprocess
+    import sys
+
+    write_segmentation_data(tmp_path, [0, 1, 2])
+    config = segmentation_config()
+    config["training"]["epochs"] = 1
+    (tmp_path / "seg.yaml").write_text(yaml.safe_dump(config))
+    scores = tmp_path / "scores.json"
+    labels, truth = tmp_path / "out" / "img2_labels.tif", tmp_path / "nuc2.tif"
+    commands = [
+        ["train", "segmentation", "--config", str(tmp_path / "seg.yaml"), "--no-progress"],
+        _segment(tmp_path, str(tmp_path / "img2.tif"), model=tmp_path / "seg"),
+        ["evaluate", "segmentation", "--pred", str(labels), "--gt", str(truth), "--output"],
+    ]
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    commands[-1].append(str(scores))
+    for argv in commands:
+        subprocess.run(
+            [sys.executable, "-m", "stainless", *argv],
+            check=True,
+            env=environment,
+            preexec_fn=lambda: os.umask(0o002),
+            capture_output=True,
+        )
+    written = [*(tmp_path / "seg").rglob("*"), *(tmp_path / "out").iterdir(), scores]
+    modes = {str(p.relative_to(tmp_path)): oct(p.stat().st_mode & 0o777) for p in written}
+    expected = {name: oct(0o775 if (tmp_path / name).is_dir() else 0o664) for name in modes}
+    assert modes == expected
+
+
+def test_labels_without_objects_train_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = _train_segmentation(tmp_path, segmentation_config())
+    write_image(tmp_path / "nuc0.tif", np.zeros((64, 64), np.uint16), axes="YX", overwrite=True)
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "nuc0.tif' hold no object; it teaches only background" in capsys.readouterr().err

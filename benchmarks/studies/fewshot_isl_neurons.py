@@ -86,12 +86,19 @@ def main() -> int:
         return 1
     with csv_path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    groups: dict[tuple[str, str, str], list[dict[str, str]]] = defaultdict(list)
+    groups: dict[tuple[str, str, str, str], list[dict[str, str]]] = defaultdict(list)
     for row in rows:
-        groups[(row["task"], row["init"], row["k"])].append(row)
+        variant = row.get("variant") or "baseline"
+        groups[(row["task"], variant, row["init"], row["k"])].append(row)
     summary = []
-    for (task, init, k), members in groups.items():
-        entry: dict[str, object] = {"task": task, "init": init, "k": k, "runs": len(members)}
+    for (task, variant, init, k), members in groups.items():
+        entry: dict[str, object] = {
+            "task": task,
+            "variant": variant,
+            "init": init,
+            "k": k,
+            "runs": len(members),
+        }
         for metric in ("iou", "csi@0.50", "map_csi", "training_seconds"):
             values = [float(m[metric]) for m in members]
             entry[f"{metric}_mean"] = round(float(np.mean(values)), 4)
@@ -105,7 +112,7 @@ def main() -> int:
         "summary": summary,
     }
     write_record(csv_path.with_suffix(".json"), output, started)
-    for entry in sorted(summary, key=lambda e: (e["task"], e["init"], str(e["k"]))):
+    for entry in sorted(summary, key=lambda e: (e["task"], e["variant"], e["init"], str(e["k"]))):
         print(entry)
     return 0
 

@@ -26,7 +26,7 @@ from stainless.cli.main import main
 from stainless.data.synthetic import make_synthetic_sample
 from stainless.io import write_image
 from stainless.zoo import list_models
-from tests.training.conftest import translation_config, write_synthetic_pairs
+from tests.training.conftest import train_tiny_translation_model
 from tests.training.test_segmentation_training import segmentation_config, write_segmentation_data
 
 BUILT_IN = {model.name: model.folder for model in list_models()}
@@ -46,16 +46,7 @@ class Case:
 @pytest.fixture(scope="module")
 def translation_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny trained translation model (one phase plane → DAPI, membrane)."""
-    folder = tmp_path_factory.mktemp("translation")
-    write_synthetic_pairs(folder, [0, 1, 2], size=64)
-    raw = translation_config(folder)
-    raw["data"]["crop_size"] = 32  # type: ignore[index]
-    (folder / "config.yaml").write_text(yaml.safe_dump(raw))
-    assert (
-        main(["train", "translation", "--config", str(folder / "config.yaml"), "--no-progress"])
-        == 0
-    )
-    return folder / "model"
+    return train_tiny_translation_model(tmp_path_factory.mktemp("translation"))
 
 
 def _nuclei(seed: int = 1, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -152,64 +143,58 @@ def nan_training_image(ws: Path, _: Path) -> Case:
 # --- 2. corrupt model folders ---------------------------------------------------------------
 
 
-def truncated_weights(ws: Path, _: Path) -> Case:
+def _segment_with_model_file(ws: Path, name: str, content: bytes | str) -> list[str]:
+    """``segment`` with a copy of the built-in nuclei model whose file ``name`` holds
+    ``content``."""
     model = _model_copy(ws)
-    weights = model / "weights.safetensors"
-    weights.write_bytes(weights.read_bytes()[:1000])
-    return Case(_segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model), "is unreadable")
+    data = content.encode() if isinstance(content, str) else content
+    (model / name).write_bytes(data)
+    return _segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model)
+
+
+def truncated_weights(ws: Path, _: Path) -> Case:
+    start = (BUILT_IN["nuclei-fluorescence"] / "weights.safetensors").read_bytes()[:1000]
+    return Case(_segment_with_model_file(ws, "weights.safetensors", start), "is unreadable")
 
 
 def empty_weights(ws: Path, _: Path) -> Case:
-    model = _model_copy(ws)
-    (model / "weights.safetensors").write_bytes(b"")
-    return Case(_segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model), "is unreadable")
+    return Case(_segment_with_model_file(ws, "weights.safetensors", b""), "is unreadable")
 
 
 def model_json_missing_a_key(ws: Path, _: Path) -> Case:
-    model = _model_copy(ws)
-    text = (model / "model.json").read_text().replace('"input_percentiles"', '"percentiles"')
-    (model / "model.json").write_text(text)
-    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model)
+    text = (BUILT_IN["nuclei-fluorescence"] / "model.json").read_text()
+    argv = _segment_with_model_file(ws, "model.json", text.replace('"input_percentiles"', '"p"'))
     return Case(argv, "model.json is invalid: input_percentiles: Field required")
 
 
 def model_json_holding_a_list(ws: Path, _: Path) -> Case:
-    model = _model_copy(ws)
-    (model / "model.json").write_text("[1, 2]")
-    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model)
+    argv = _segment_with_model_file(ws, "model.json", "[1, 2]")
     return Case(argv, "model.json must hold a JSON object, not a list")
 
 
 def model_json_garbled(ws: Path, _: Path) -> Case:
-    model = _model_copy(ws)
-    (model / "model.json").write_text('{"head": "flows",')
-    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model)
+    argv = _segment_with_model_file(ws, "model.json", '{"head": "flows",')
     return Case(argv, "model.json is not valid JSON")
 
 
 def config_yaml_garbled(ws: Path, _: Path) -> Case:
-    model = _model_copy(ws)
-    (model / "config.yaml").write_text("model: [unet,\n  head: flows\n")
-    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model)
+    argv = _segment_with_model_file(ws, "config.yaml", "model: [unet,\n  head: flows\n")
     return Case(argv, "config.yaml:3:1' is not valid YAML")
 
 
 def weights_of_another_architecture(ws: Path, _: Path) -> Case:
-    model = _model_copy(ws)
-    shutil.copy(BUILT_IN["phase-to-dapi"] / "weights.safetensors", model / "weights.safetensors")
-    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model)
+    other = (BUILT_IN["phase-to-dapi"] / "weights.safetensors").read_bytes()
+    argv = _segment_with_model_file(ws, "weights.safetensors", other)
     return Case(argv, "weights.safetensors does not fit the network described by config.yaml")
 
 
 def nan_weights(ws: Path, _: Path) -> Case:
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load, save
 
-    model = _model_copy(ws)
-    weights = load_file(str(model / "weights.safetensors"))
+    weights = load((BUILT_IN["nuclei-fluorescence"] / "weights.safetensors").read_bytes())
     first = next(iter(weights))
     weights[first] = weights[first].clone().fill_(float("nan"))
-    save_file(weights, str(model / "weights.safetensors"))
-    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=model)
+    argv = _segment_with_model_file(ws, "weights.safetensors", save(weights))
     return Case(argv, "holds NaN or infinite values in 1 tensor(s)")
 
 
@@ -259,7 +244,7 @@ def inputs_writing_the_same_output(ws: Path, _: Path) -> Case:
 def unknown_init_name(ws: Path, _: Path) -> Case:
     return Case(
         _train_segmentation(ws, segmentation_config(init="phase-to-nothing")),
-        "model.init file",
+        "is neither a model folder nor a built-in model (built-in: nuclei-fluorescence,",
     )
 
 

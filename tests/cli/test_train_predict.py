@@ -11,20 +11,16 @@ import yaml
 
 from stainless.cli.main import main
 from stainless.io import read_image
-from tests.training.conftest import translation_config, write_synthetic_pairs
+from tests.training.conftest import (
+    train_tiny_translation_model,
+    translation_config,
+    write_synthetic_pairs,
+)
 
 
 @pytest.fixture
 def trained_model(tmp_path: Path) -> Path:
-    write_synthetic_pairs(tmp_path, [0, 1, 2], size=64)
-    raw = translation_config(tmp_path, modality_strategy="dynamic")
-    raw["data"]["crop_size"] = 32  # type: ignore[index]
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(raw))
-    assert (
-        main(["train", "translation", "--config", str(tmp_path / "config.yaml"), "--no-progress"])
-        == 0
-    )
-    return tmp_path / "model"
+    return train_tiny_translation_model(tmp_path, modality_strategy="dynamic")
 
 
 def test_predict_writes_uint16_ome_tiffs_for_every_target(

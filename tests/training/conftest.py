@@ -68,3 +68,17 @@ def synthetic_config(tmp_path: Path) -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(translation_config(tmp_path)))
     return path
+
+
+def train_tiny_translation_model(folder: Path, **model: object) -> Path:
+    """Train the tiny translation model of :func:`translation_config` (64² images, 32² crops)
+    in ``folder`` with ``stainless train translation``; return its model folder."""
+    from stainless.cli.main import main
+
+    write_synthetic_pairs(folder, [0, 1, 2], size=64)
+    raw = translation_config(folder, **model)
+    raw["data"]["crop_size"] = 32  # type: ignore[index]
+    (folder / "config.yaml").write_text(yaml.safe_dump(raw))
+    argv = ["train", "translation", "--config", str(folder / "config.yaml"), "--no-progress"]
+    assert main(argv) == 0
+    return folder / "model"

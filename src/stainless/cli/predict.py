@@ -26,7 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="predict fluorescence from label-free images with a trained model",
         description="Predict every target of a translation model. --input is one multi-plane file, "
         "the single-plane files of one sample (in plane order), a folder (one sample per file), or "
-        "a manifest CSV (input* columns). Writes <output>/<name>_<target>.ome.tif per target.",
+        "a manifest CSV (input* columns). Writes <output>/<name>_<target>.ome.tif per target. "
+        "Every input is checked before any work; the outputs appear together when all inputs "
+        "succeeded.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

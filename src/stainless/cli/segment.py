@@ -27,7 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Segment every input with a segmentation model folder. --input is one image "
         "file, the single-plane files of one sample (in plane order), or a folder (one sample per "
         "file). Writes <output>/<name>_labels.tif (uint16, uint32 beyond 65535 objects; a class "
-        "map for 3-class semantic models) and with --outlines <name>_outlines.png.",
+        "map for 3-class semantic models) and with --outlines <name>_outlines.png. Every input is "
+        "checked before any work; the outputs appear together when all inputs succeeded.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -229,10 +229,17 @@ def load_segmentation_config(path: str | os.PathLike[str], **overrides: Any) -> 
     ]
     if config.data.manifest is not None:
         files.append(("data.manifest", config.data.manifest))
-    for key in ("init", "encoder_weights"):
-        if getattr(config.model, key) is not None:
-            files.append((f"model.{key}", getattr(config.model, key)))
     check_files_exist(Path(path), files)
+    for key in MODEL_PATHS:
+        folder = getattr(config.model, key)
+        if folder is not None and not folder.exists():
+            from stainless.zoo import list_models
+
+            names = sorted(entry.name for entry in list_models())
+            raise ValueError(
+                f"config '{path}': model.{key} '{folder}' is neither a model folder nor a "
+                f"built-in model (built-in: {', '.join(names)})"
+            )
     return config
 
 

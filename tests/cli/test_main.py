@@ -170,3 +170,23 @@ def test_translation_mask_and_one_line_warnings(
     assert main(argv) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("warning: labels '") for line in err)
+
+
+def test_evaluate_group_by_adds_per_group_means(
+    label_folders: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pred, gt = label_folders
+    args = ["evaluate", "segmentation", "--pred", str(pred), "--gt", str(gt)]
+    out = tmp_path / "scores.json"
+    assert main([*args, "--group-by", r"field(\d)", "--output", str(out)]) == 0
+    assert "mean 1 (1)" in capsys.readouterr().out
+    document = json.loads(out.read_text())
+    rows = {row["name"]: row for row in document["per_image"]}
+    assert sorted(document["groups"]) == ["1", "2"]
+    assert document["groups"]["2"]["csi@0.50"] == pytest.approx(rows["field2"]["csi@0.50"])
+    table = tmp_path / "scores.csv"
+    assert main([*args, "--group-by", "nomatch", "--output", str(table)]) == 0
+    names = [row["name"] for row in csv.DictReader(table.open())]
+    assert names == ["field1", "field2", "mean (no match)", "mean"]
+    assert main([*args, "--group-by", "(unclosed"]) == 2
+    assert "--group-by '(unclosed' is not a valid regular expression" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -47,6 +48,40 @@ def summarise(rows: Sequence[dict[str, Any]], totals: Sequence[str] = ()) -> dic
     return summary
 
 
+NO_GROUP = "(no match)"
+
+
+def compile_group_pattern(pattern: str | None) -> re.Pattern[str] | None:
+    """``--group-by``'s regular expression, compiled; ``ValueError`` naming a bad one."""
+    if pattern is None:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        raise ValueError(
+            f"--group-by '{pattern}' is not a valid regular expression: {error}"
+        ) from None
+
+
+def group_of(name: str, pattern: re.Pattern[str]) -> str:
+    """The group of an image name: the pattern's first group, or its whole match;
+    ``(no match)`` when it does not occur in the name."""
+    match = pattern.search(name)
+    if match is None:
+        return NO_GROUP
+    return match.group(1) if pattern.groups and match.group(1) is not None else match.group(0)
+
+
+def group_summaries(
+    rows: Sequence[dict[str, Any]], pattern: re.Pattern[str], totals: Sequence[str] = ()
+) -> dict[str, dict[str, float]]:
+    """:func:`summarise` of each group of rows (by :func:`group_of` their ``name``), sorted."""
+    members: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        members.setdefault(group_of(str(row["name"]), pattern), []).append(row)
+    return {group: summarise(members[group], totals) for group in sorted(members)}
+
+
 def _finite_or_none(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -61,14 +96,18 @@ def write_results(
     path: Path,
     per_image: Sequence[dict[str, Any]],
     summary: dict[str, float],
+    groups: dict[str, dict[str, float]] | None = None,
     **details: Any,
 ) -> None:
-    """Write results atomically: JSON (``per_image``, ``summary``, run metadata; infinities as
-    null) or CSV (one row per image, then a ``mean`` row)."""
+    """Write results atomically: JSON (``per_image``, ``summary``, ``groups`` when given, run
+    metadata; infinities as null) or CSV (one row per image, a ``mean <group>`` row per group,
+    then a ``mean`` row)."""
+    groups = groups or {}
     if path.suffix.lower() == ".json":
         document = {
             "per_image": list(per_image),
             "summary": summary,
+            **({"groups": groups} if groups else {}),
             "metadata": run_metadata(**details),
         }
         write_text_atomically(path, json.dumps(_finite_or_none(document), indent=2) + "\n")
@@ -78,14 +117,22 @@ def write_results(
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(per_image)
+    for group, means in groups.items():
+        writer.writerow(
+            {"name": f"mean {group}", **{k: v for k, v in means.items() if k in columns}}
+        )
     writer.writerow({"name": "mean", **{k: v for k, v in summary.items() if k in columns}})
     write_text_atomically(path, buffer.getvalue())
 
 
 def print_table(
-    rows: Sequence[dict[str, Any]], summary: dict[str, float], columns: Sequence[str]
+    rows: Sequence[dict[str, Any]],
+    summary: dict[str, float],
+    columns: Sequence[str],
+    groups: dict[str, dict[str, float]] | None = None,
 ) -> None:
-    """Print the chosen columns of each row and the mean row to stdout."""
+    """Print the chosen columns of each row, the mean row of each group and the mean row to
+    stdout."""
     table = Table(show_edge=False, header_style="bold")
     for column in columns:
         table.add_column(column, justify="left" if column == "name" else "right")
@@ -96,6 +143,9 @@ def print_table(
     for row in rows:
         table.add_row(*(cell(row[column]) for column in columns))
     table.add_section()
+    for group, means in (groups or {}).items():
+        count = int(means["n_images"])
+        table.add_row(f"mean {group} ({count})", *(cell(means[column]) for column in columns[1:]))
     table.add_row("mean", *(cell(summary[column]) for column in columns[1:]))
     # A pipe or file gets every column in full rather than a table cut to 80 characters.
     Console(soft_wrap=True, width=None if sys.stdout.isatty() else 250).print(table)

@@ -11,7 +11,15 @@ from typing import Any
 import numpy as np
 
 from stainless.cli._inputs import add_output_option
-from stainless.cli._report import check_output, print_table, progress, summarise, write_results
+from stainless.cli._report import (
+    check_output,
+    compile_group_pattern,
+    group_summaries,
+    print_table,
+    progress,
+    summarise,
+    write_results,
+)
 from stainless.io import (
     KNOWN_LABEL_SUFFIXES,
     Collection,
@@ -77,6 +85,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         add_output_option(kind, "write results to FILE.json or FILE.csv", required=False)
         kind.add_argument(
             "--overwrite", action="store_true", help="replace an existing --output file"
+        )
+        kind.add_argument(
+            "--group-by",
+            metavar="REGEX",
+            help="also report means per group of images: the REGEX's first group (or whole "
+            "match) in each image name, e.g. '^(style\\d+)_' or '_(w\\d+)_'",
         )
     segmentation.add_argument(
         "--thresholds",
@@ -156,12 +170,14 @@ def _evaluate(
     **details: Any,
 ) -> int:
     check_output(args.output, args.overwrite)
+    pattern = compile_group_pattern(args.group_by)
     pairs = find_pairs(args.pred, args.gt)
     rows = [
         {"name": sample.name, **score(sample)} for sample in progress(pairs.samples, "evaluating")
     ]
     summary = summarise(rows, totals)
-    print_table(rows, summary, ["name", *[c for c in columns if c in rows[0]]])
+    groups = group_summaries(rows, pattern, totals) if pattern else {}
+    print_table(rows, summary, ["name", *[c for c in columns if c in rows[0]]], groups)
     if totals:
         counts = ", ".join(f"{key} {summary[f'{key}_total']:.0f}" for key in totals)
         print(f"over all images: {counts}")
@@ -173,6 +189,7 @@ def _evaluate(
             pred=str(args.pred),
             gt=str(args.gt),
             unpaired=[str(p) for p in pairs.unpaired],
+            groups=groups,
             **details,
         )
         print(f"wrote {args.output}", file=sys.stderr)

@@ -47,6 +47,23 @@ def add_model_and_input_options(
         "--precision", choices=("auto", "bf16", "fp32"), default="auto", help=precision_help
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument(
+        "--name",
+        help="the output name of a single sample (default: its file name; for the plane files "
+        "of one sample, their folder and common stem)",
+    )
+
+
+def named_samples(samples: list[Sample], name: str | None) -> list[Sample]:
+    """``samples`` with ``--name`` applied: it names the one sample, and is refused for more."""
+    if name is None:
+        return samples
+    if len(samples) != 1:
+        raise ValueError(f"--name names one sample, but --input gives {len(samples)}")
+    if not name or "/" in name or name.startswith("."):
+        raise ValueError(f"--name must be a plain file name, got {name!r}")
+    _, files, modality = samples[0]
+    return [(name, files, modality)]
 
 
 def tiling_options(args: argparse.Namespace) -> TilingOptions:
@@ -144,10 +161,15 @@ def check_inputs(samples: list[Sample], expected: int, model: Path) -> None:
             )
 
 
-def _common_name(files: list[Path]) -> str:
+def sample_name(files: list[Path]) -> str:
+    """The name of one sample given as several plane files: their folder and their common stem
+    (``set2/bf_z00.png … set2/bf_z05.png`` → ``set2_bf``), so that two samples whose planes
+    share a prefix (``bf_``) do not write the same outputs."""
     stems = [f.name.split(".")[0] for f in files]
     prefix = os.path.commonprefix(stems).rstrip("_-zZ0123456789")  # noqa: RUF071 (names, not paths)
-    return prefix or stems[0]
+    folders = {f.resolve().parent.name for f in files}
+    parts = [*folders] if len(folders) == 1 else []
+    return "_".join(part for part in (*parts, prefix) if part) or stems[0]
 
 
 def _samples_from_manifest(path: Path) -> list[Sample]:
@@ -178,7 +200,7 @@ def find_inputs(paths: list[Path], planes_per_sample: int) -> list[Sample]:
     if any(p.is_dir() and not is_image_path(p) for p in paths):
         raise ValueError("give either one folder or image files to --input, not both")
     if len(paths) > 1 and len(paths) == planes_per_sample:
-        return [(_common_name(paths), list(paths), None)]
+        return [(sample_name(paths), list(paths), None)]
     return [(p.name.split(".")[0], [p], None) for p in paths]
 
 

@@ -52,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
 
     options = _inputs.tiling_options(args)
     predictor = load_predictor(args.model, args.device, args.precision)
-    samples = _inputs.find_inputs(args.input, predictor.info.in_channels)
+    samples = _inputs.named_samples(
+        _inputs.find_inputs(args.input, predictor.info.in_channels), args.name
+    )
     _inputs.check_inputs(samples, predictor.info.in_channels, args.model)
     targets = predictor.info.target_names
     endings = [f"_{target}.ome.tif" for target in targets]

@@ -82,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
     options = _inputs.tiling_options(args)
     thresholds = _overrides(args)
     predictor = SegmentationPredictor.load(args.model, args.device, args.precision)
-    samples = _inputs.find_inputs(args.input, predictor.info.in_channels)
+    samples = _inputs.named_samples(
+        _inputs.find_inputs(args.input, predictor.info.in_channels), args.name
+    )
     _inputs.check_inputs(samples, predictor.info.in_channels, args.model)
     endings = ["_labels.tif", "_outlines.png"] if args.outlines else ["_labels.tif"]
     planned = _inputs.plan_outputs(samples, args.output, endings, args.overwrite)

@@ -115,15 +115,25 @@ def test_rows_of_an_older_csv_count_as_baseline_and_new_columns_widen_it(tmp_pat
 def test_a_segmentation_model_init_is_fine_tuned_whole_and_a_translation_one_starts_the_unet(
     seg_folder: Path,
 ) -> None:
-    for name, kind in (("body", "segmentation"), ("pretext", "translation")):
-        (seg_folder / name).mkdir()
-        (seg_folder / name / "weights.safetensors").write_bytes(b"")
-        (seg_folder / name / "model.json").write_text(f'{{"kind": "{kind}"}}')
+    from stainless.zoo import list_models
+
+    built_in = {model.name: model.folder for model in list_models()}
+    (seg_folder / "pretext").mkdir()
+    (seg_folder / "pretext" / "weights.safetensors").write_bytes(b"")
+    (seg_folder / "pretext" / "model.json").write_text('{"kind": "translation"}')
+    config = segmentation_config()
+    for key in ("architecture", "width", "depth", "head"):
+        del config["model"][key]  # taken from the model that is fine-tuned
+    write_config(seg_folder, config)
     experiment = {
         "csv": "sweep.csv",
         "runs": "runs",
         "tasks": {"nuclei": "seg.yaml"},
-        "inits": {"generalist": "body", "isl": "pretext", "random": None},
+        "inits": {
+            "generalist": str(built_in["nuclei-fluorescence"]),
+            "isl": "pretext",
+            "random": None,
+        },
         "k": [1],
         "test": [{"inputs": ["img2.tif"], "labels": "nuc2.tif"}],
     }
@@ -132,8 +142,20 @@ def test_a_segmentation_model_init_is_fine_tuned_whole_and_a_translation_one_sta
         init: run_config(sweep, "nuclei", "baseline", 1, init, 0, seg_folder / "r")
         for init in ("generalist", "isl", "random")
     }
-    assert runs["generalist"].model.encoder_weights == seg_folder / "body"
-    assert runs["generalist"].model.init is None
+    fine_tuned = runs["generalist"].model
+    assert fine_tuned.encoder_weights == built_in["nuclei-fluorescence"]
+    assert (fine_tuned.init, fine_tuned.head, fine_tuned.width) == (None, "flows", 32)
     assert runs["isl"].model.init == seg_folder / "pretext"
     assert runs["isl"].model.encoder_weights is None
     assert (runs["random"].model.init, runs["random"].model.encoder_weights) == (None, None)
+    assert runs["random"].model.head == "distance"
+
+
+def test_fine_tuning_refuses_an_architecture_that_differs_from_the_init_model(
+    seg_folder: Path,
+) -> None:
+    from stainless.config import load_segmentation_config
+
+    path = write_config(seg_folder, segmentation_config(init="nuclei-fluorescence"))
+    with pytest.raises(ValueError, match=r"model.width 8 \(the init model has 32\)"):
+        load_segmentation_config(path)

@@ -17,7 +17,7 @@ from stainless.cli.main import main
 from stainless.config import load_segmentation_config
 from stainless.data.synthetic import make_synthetic_sample
 from stainless.inference.segmenter import SegmentationPredictor
-from stainless.io import read_labels, write_image
+from stainless.io import read_image, read_labels, write_image
 from stainless.training.segmentation import train_segmentation
 from tests.training.conftest import translation_config, write_synthetic_pairs
 
@@ -416,3 +416,21 @@ def test_a_flows_model_trains_on_an_image_without_objects(seg_folder: Path) -> N
     assert main(["train", "segmentation", "--config", str(path), "--no-progress"]) == 0
     predictor = SegmentationPredictor.load(seg_folder / "seg", device="cpu")
     assert predictor.info.head == "flows" and "flow_threshold" in predictor.info.thresholds
+
+
+def test_init_with_a_built_in_segmentation_model_fine_tunes_it(seg_folder: Path) -> None:
+    config = segmentation_config()
+    for key in ("architecture", "width", "depth", "head"):
+        del config["model"][key]
+    config["postprocess"]["tune_on"] = None
+    config["training"]["learning_rate"] = 1e-5
+    path = write_config(seg_folder, config)
+    argv = ["train", "segmentation", "--config", str(path), "--init", "nuclei-fluorescence"]
+    assert main([*argv, "--max-steps", "2", "--no-progress"]) == 0
+    saved = load_segmentation_config(seg_folder / "seg" / "config.yaml")
+    assert (saved.model.head, saved.model.width, saved.model.init) == ("flows", 32, None)
+    assert saved.model.encoder_weights is not None
+    assert saved.model.encoder_weights.name == "nuclei-fluorescence"
+    predictor = SegmentationPredictor.load(seg_folder / "seg", device="cpu")
+    image = read_image(seg_folder / "img2.tif").array.astype(np.float32)[None]
+    assert predictor.segment(image).max() > 3  # starts from a working nucleus model

@@ -240,7 +240,62 @@ def load_segmentation_config(path: str | os.PathLike[str], **overrides: Any) -> 
                 f"config '{path}': model.{key} '{folder}' is neither a model folder nor a "
                 f"built-in model (built-in: {', '.join(names)})"
             )
-    return config
+    return fine_tuning(config, source=str(path))
+
+
+FINE_TUNED_KEYS = ("architecture", "width", "depth", "head", "classes")
+"""The ``model`` settings a fine-tuned segmentation model takes from the model it starts from."""
+
+
+def fine_tuning(config: SegmentationConfig, source: str = "config") -> SegmentationConfig:
+    """``config`` ready to fine-tune when ``model.init`` names a trained *segmentation* model
+    (a built-in such as ``nuclei-fluorescence``, or a folder): the network takes that model's
+    architecture (:data:`FINE_TUNED_KEYS`) and all its weights (``model.encoder_weights``), and
+    the data its input percentiles. A translation model in ``model.init`` is left as it is (its
+    U-Net starts the network, [Bonte2022]).
+
+    Raises
+    ------
+    ValueError
+        The config sets an architecture key to another value than the init model has, or the
+        init model was itself started from a translation model (not supported).
+    """
+    from stainless.model_folder import model_kind, read_segmentation_config, read_segmentation_info
+
+    folder = config.model.init
+    if folder is None or model_kind(folder) != "segmentation":
+        return config
+    info = read_segmentation_info(folder)
+    if info.transfer is not None:
+        raise ValueError(
+            f"{source}: model.init '{folder}' was itself started from a translation model; "
+            "fine-tuning such a model is not supported (start from its translation model)"
+        )
+    trained = read_segmentation_config(folder).model
+    explicit = config.model.model_fields_set
+    differing = [
+        f"model.{key} {getattr(config.model, key)!r} (the init model has {getattr(trained, key)!r})"
+        for key in FINE_TUNED_KEYS
+        if key in explicit and getattr(config.model, key) != getattr(trained, key)
+    ]
+    if differing:
+        raise ValueError(
+            f"{source}: model.init '{folder}' is a segmentation model to fine-tune, but "
+            + "; ".join(differing)
+            + "; remove these keys or make them match"
+        )
+    model = config.model.model_copy(
+        update={
+            **{key: getattr(trained, key) for key in FINE_TUNED_KEYS},
+            "init": None,
+            "init_target": None,
+            "encoder_weights": folder,
+        }
+    )
+    data = config.data
+    if "input_percentiles" not in data.model_fields_set:
+        data = data.model_copy(update={"input_percentiles": info.input_percentiles})
+    return config.model_copy(update={"model": model, "data": data})
 
 
 def dump_config(config: BaseModel) -> str:

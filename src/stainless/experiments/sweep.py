@@ -25,13 +25,13 @@ from stainless.config import (
     SWEEP_PATHS,
     SegmentationConfig,
     SweepConfig,
+    fine_tuning,
     load_segmentation_config,
     read_config,
 )
 from stainless.inference.segmenter import SegmentationPredictor
 from stainless.io import crop_region, read_input_planes, read_labels, write_text_atomically
 from stainless.metrics import DEFAULT_THRESHOLDS, instance_metrics
-from stainless.model_folder import model_kind
 from stainless.tiling import TilingOptions
 from stainless.training.segmentation import train_segmentation
 
@@ -142,17 +142,8 @@ def run_config(
             "max_images": None,
         }
     )
-    model = config.model.model_copy(update=_init_settings(sweep.inits[init]))
-    return config.model_copy(update={"data": data, "model": model})
-
-
-def _init_settings(init: Path | None) -> dict[str, Path | None]:
-    """Model settings for one of the sweep's inits: a translation model starts the U-Net
-    (``model.init``), a trained segmentation model is fine-tuned whole (``model.encoder_weights``,
-    a generalist body)."""
-    if init is not None and model_kind(init) == "segmentation":
-        return {"init": None, "encoder_weights": init}
-    return {"init": init}
+    model = config.model.model_copy(update={"init": sweep.inits[init]})
+    return fine_tuning(config.model_copy(update={"data": data, "model": model}), task)
 
 
 def load_test_images(sweep: SweepConfig) -> list[TestImage]:

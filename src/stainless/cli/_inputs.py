@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from stainless.io import OutputBatch, is_image_path, list_images, read_manifest_table
+from stainless.io.collections import LABEL_FILE_SUFFIXES, image_stem
 from stainless.tiling import TilingOptions
 
 Sample = tuple[str, list[Path], str | None]
@@ -185,6 +186,30 @@ def _samples_from_manifest(path: Path) -> list[Sample]:
         )
         for row in table.rows
     ]
+
+
+def named_files(path: Path, role: str, labels: bool = True) -> list[Path]:
+    """The image files a --pred/--gt/--images/--labels value names: a file, a folder, or a
+    quoted glob pattern.
+
+    In a folder holding both images and label files (the Cellpose layout: ``*_img`` and
+    ``*_masks``), ``labels`` keeps only the label files (those ending in ``_masks``, ``_pred``,
+    ``_cp_masks`` or ``_labels``) and ``labels=False`` only the others.
+    """
+    if any(character in str(path) for character in "*?[") and not path.exists():
+        files = sorted(p for p in path.parent.glob(path.name) if p.is_file() or is_image_path(p))
+        if not files:
+            raise OSError(f"{role} pattern '{path}' matches no file")
+        return files
+    if not path.exists():
+        raise OSError(f"{role} '{path}' does not exist")
+    if is_image_path(path):  # a file, or a zarr store (a folder that is one image)
+        return [path]
+    files = list_images(path)
+    labelled = [f for f in files if image_stem(f).endswith(LABEL_FILE_SUFFIXES)]
+    if labels:
+        return labelled or files
+    return [f for f in files if f not in labelled] or files
 
 
 def find_inputs(paths: list[Path], planes_per_sample: int) -> list[Sample]:

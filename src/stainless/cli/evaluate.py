@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from stainless.cli._inputs import add_output_option
+from stainless.cli._inputs import add_output_option, named_files
 from stainless.cli._report import (
     check_output,
     compile_group_pattern,
@@ -31,7 +31,7 @@ from stainless.io import (
     read_image,
     read_labels,
 )
-from stainless.io.collections import LABEL_FILE_SUFFIXES, image_stem, strip_suffixes
+from stainless.io.collections import image_stem, strip_suffixes
 from stainless.io.labels import warn_if_binary_mask
 from stainless.metrics import DEFAULT_THRESHOLDS, error_types, instance_metrics, semantic_metrics
 from stainless.metrics.intensity import translation_metrics
@@ -132,29 +132,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     translation.set_defaults(handler=run_translation)
 
 
-def _files(path: Path, role: str) -> list[Path]:
-    """The image files a --pred/--gt value names: a file, a folder, or a quoted glob pattern.
-
-    In a folder holding both ``*_img`` images and label files (the Cellpose layout), only the
-    label files are taken.
-    """
-    if any(character in str(path) for character in "*?[") and not path.exists():
-        files = sorted(p for p in path.parent.glob(path.name) if p.is_file())
-        if not files:
-            raise OSError(f"{role} pattern '{path}' matches no file")
-        return files
-    if not path.exists():
-        raise OSError(f"{role} '{path}' does not exist")
-    if is_image_path(path):  # a file, or a zarr store (a folder that is one image)
-        return [path]
-    files = list_images(path)
-    labelled = [f for f in files if image_stem(f).endswith(LABEL_FILE_SUFFIXES)]
-    return labelled or files
-
-
 def find_pairs(pred: Path, gt: Path) -> Collection:
     """Pair predictions with ground truth: two files, or folders / patterns matched by name."""
-    pred_files, gt_files = _files(pred, "prediction"), _files(gt, "ground truth")
+    pred_files, gt_files = named_files(pred, "prediction"), named_files(gt, "ground truth")
     if is_image_path(pred) and is_image_path(gt):
         return Collection(
             [Sample(strip_suffixes(image_stem(gt), KNOWN_LABEL_SUFFIXES), (pred,), (gt,))]

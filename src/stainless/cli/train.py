@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Literal
+
+import numpy as np
 
 EXAMPLES = """examples:
   stainless train translation --config benchmarks/configs/isl_neurons_unet.yaml
   stainless train segmentation --config benchmarks/configs/dsb2018_distance.yaml
   stainless train segmentation --config nuclei.yaml --init models/phase-to-dapi --max-images 5
+  stainless train segmentation --images imgs/ --labels masks/ --output models/mine --max-minutes 15
+  stainless train segmentation --images imgs/ --labels masks/ --init nuclei-fluorescence --output m
   stainless train translation --config cfg.yaml --seed 1 --output models/dapi-seed1
   stainless train segmentation --config cfg.yaml --set data.crop_size=256 --set data.batch_size=2
   stainless train translation --config cfg.yaml --resume       # continue an interrupted run
@@ -41,8 +46,22 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for kind, handler in ((translation, run_translation), (segmentation, run_segmentation)):
-        _add_run_options(kind)
+        _add_run_options(kind, config_required=kind is translation)
         kind.set_defaults(handler=handler)
+    segmentation.add_argument(
+        "--images",
+        type=Path,
+        metavar="DIR|GLOB",
+        help="train without a config: these images (a folder, a file or a quoted glob) ...",
+    )
+    segmentation.add_argument(
+        "--labels",
+        type=Path,
+        metavar="DIR|GLOB",
+        help="... and these instance labels, paired by name as 'evaluate' pairs them; a "
+        "validation share is held out and the recipe chosen for you (the config it used is "
+        "saved in the model folder)",
+    )
     segmentation.add_argument(
         "--init",
         type=Path,
@@ -63,9 +82,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
 
 
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
+def _add_run_options(parser: argparse.ArgumentParser, *, config_required: bool) -> None:
     """The options every training shares: config, overrides, budget, resume, progress."""
-    parser.add_argument("--config", required=True, type=Path, help="YAML config (see README)")
+    parser.add_argument(
+        "--config", required=config_required, type=Path, help="YAML config (see README)"
+    )
     parser.add_argument("--seed", type=int, help="override the config's seed")
     parser.add_argument("--output", type=Path, help="override the config's output model folder")
     parser.add_argument(
@@ -137,20 +158,69 @@ def run_translation(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_from_files(args: argparse.Namespace, overrides: dict[str, Any]) -> Any:
+    """The segmentation config of ``--images`` / ``--labels``: pairs checked (unpaired files and
+    one-object label images are refused before training), the recipe of
+    :func:`stainless.config.recipe.segmentation_recipe`, then the command-line overrides."""
+    from stainless.cli._inputs import named_files
+    from stainless.config.loading import segmentation_config_from_mapping
+    from stainless.config.recipe import segmentation_recipe
+    from stainless.io import pair_by_name, read_header, read_labels
+    from stainless.model_folder import model_kind, resolve_model
+
+    if args.config is not None:
+        raise ValueError("give either --config or --images/--labels, not both")
+    if args.images is None or args.labels is None or args.output is None:
+        raise ValueError("training from files needs --images, --labels and --output")
+    images = named_files(args.images, "images", labels=False)
+    labels = named_files(args.labels, "labels")
+    with warnings.catch_warnings():  # the unpaired files are an error here, listed below
+        warnings.simplefilter("ignore")
+        pairs = pair_by_name(images, labels)
+    if pairs.unpaired:
+        names = ", ".join(path.name for path in pairs.unpaired[:5])
+        more = f" and {len(pairs.unpaired) - 5} more" if len(pairs.unpaired) > 5 else ""
+        raise ValueError(
+            f"{len(pairs.unpaired)} file(s) do not pair between --images and --labels: "
+            f"{names}{more} (files pair by name after stripping _masks, _img, _labels, ...)"
+        )
+    for sample in pairs.samples:
+        ids = np.unique(read_labels(sample.targets[0]).array)
+        objects = int(np.count_nonzero(ids))
+        if objects <= 1:
+            raise ValueError(
+                f"labels '{sample.targets[0]}' hold {objects} object(s); training needs instance "
+                "labels (one id per object; a binary mask? see 'stainless labels')"
+            )
+    smallest = min(min(read_header(s.inputs[0]).yx_shape) for s in pairs.samples)
+    init = resolve_model(args.init) if args.init is not None else None
+    raw = segmentation_recipe(
+        [(s.inputs[0], s.targets[0]) for s in pairs.samples],
+        args.output,
+        smallest_side=smallest,
+        init=init,
+        fine_tune=init is not None and model_kind(init) == "segmentation",
+        seed=args.seed or 0,
+    )
+    return segmentation_config_from_mapping(raw, "--images/--labels", **overrides)
+
+
 def run_segmentation(args: argparse.Namespace) -> int:
     """Validate the config (with the command-line overrides), train, report the folder."""
     from stainless.config import load_segmentation_config
     from stainless.training.segmentation import retune_model_folder, train_segmentation
 
-    config = load_segmentation_config(
-        args.config,
+    overrides = {
         **_run_overrides(args),
-        **{
-            "model.init": args.init,
-            "data.max_images": args.max_images,
-            "postprocess.tune_on": args.tune_on,
-        },
-    )
+        "data.max_images": args.max_images,
+        "postprocess.tune_on": args.tune_on,
+    }
+    if args.images is not None or args.labels is not None:
+        config = _config_from_files(args, overrides)
+    elif args.config is None:
+        raise ValueError("give --config, or --images and --labels (with --output)")
+    else:
+        config = load_segmentation_config(args.config, **overrides, **{"model.init": args.init})
     if args.retune:
         tuning = retune_model_folder(config.output)
         settings = ", ".join(f"{k} {v}" for k, v in tuning.items() if k not in ("on", "images"))

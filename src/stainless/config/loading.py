@@ -222,6 +222,25 @@ def load_segmentation_config(path: str | os.PathLike[str], **overrides: Any) -> 
     """Read, resolve and validate a segmentation config YAML file (overrides as
     :func:`load_translation_config`)."""
     config = read_config(path, SegmentationConfig, TRAINING_PATHS, overrides)
+    return checked_segmentation_config(config, f"config '{path}'")
+
+
+def segmentation_config_from_mapping(
+    raw: dict[str, Any], source: str, **overrides: Any
+) -> SegmentationConfig:
+    """Validate a segmentation config given as a mapping (paths absolute or relative to the
+    working folder), with dotted ``overrides``, and check it as a YAML file would be."""
+    raw = _builtin_models(apply_overrides(raw, overrides), Path.cwd())
+    try:
+        config = SegmentationConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ValueError(format_validation_error(error, source)) from None
+    return checked_segmentation_config(config, source)
+
+
+def checked_segmentation_config(config: SegmentationConfig, source: str) -> SegmentationConfig:
+    """``config`` after checking that every file it names exists, with a segmentation model in
+    ``model.init`` turned into a fine-tuning (:func:`fine_tuning`)."""
     files = [
         (f"sample '{sample.label}'", file)
         for sample in [*config.data.samples, *config.data.validation]
@@ -229,7 +248,9 @@ def load_segmentation_config(path: str | os.PathLike[str], **overrides: Any) -> 
     ]
     if config.data.manifest is not None:
         files.append(("data.manifest", config.data.manifest))
-    check_files_exist(Path(path), files)
+    for owner, file in files:
+        if not file.exists():
+            raise ValueError(f"{source}: {owner} file '{file}' does not exist")
     for key in MODEL_PATHS:
         folder = getattr(config.model, key)
         if folder is not None and not folder.exists():
@@ -237,10 +258,10 @@ def load_segmentation_config(path: str | os.PathLike[str], **overrides: Any) -> 
 
             names = sorted(entry.name for entry in list_models())
             raise ValueError(
-                f"config '{path}': model.{key} '{folder}' is neither a model folder nor a "
+                f"{source}: model.{key} '{folder}' is neither a model folder nor a "
                 f"built-in model (built-in: {', '.join(names)})"
             )
-    return fine_tuning(config, source=str(path))
+    return fine_tuning(config, source=source)
 
 
 FINE_TUNED_KEYS = ("architecture", "width", "depth", "head", "classes")

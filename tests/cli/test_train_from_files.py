@@ -1,0 +1,78 @@
+"""``stainless train segmentation --images --labels``: a first model without writing YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stainless.cli.main import main
+from stainless.config import load_segmentation_config
+from stainless.data.synthetic import make_synthetic_sample
+from stainless.io import write_image
+
+
+def _cellpose_folder(folder: Path, count: int) -> Path:
+    """``<i>_img.png`` + ``<i>_masks.png`` pairs in one folder (the Cellpose layout)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for seed in range(count):
+        sample = make_synthetic_sample((64, 64), cell_radius_px=7, seed=seed)
+        image = (sample.nuclear_stain * 250).astype(np.uint8)
+        write_image(folder / f"field{seed}_img.png", image, axes="YX")
+        write_image(folder / f"field{seed}_masks.png", sample.nucleus_labels, axes="YX")
+    return folder
+
+
+def _train(folder: Path, output: Path, *extra: str) -> list[str]:
+    files = ["--images", str(folder), "--labels", str(folder), "--output", str(output)]
+    return ["train", "segmentation", *files, "--max-steps", "2", "--no-progress", *extra]
+
+
+def test_a_cellpose_folder_trains_with_a_held_out_image_and_a_saved_config(
+    tmp_path: Path,
+) -> None:
+    folder = _cellpose_folder(tmp_path / "data", 6)
+    assert main(_train(folder, tmp_path / "model")) == 0
+    config = load_segmentation_config(tmp_path / "model" / "config.yaml")
+    assert (len(config.data.samples), len(config.data.validation)) == (5, 1)
+    assert config.model.head == "flows" and config.data.crop_size == 64
+    assert all(s.inputs[0].name.endswith("_img.png") for s in config.data.samples)
+    assert all(s.labels.name.endswith("_masks.png") for s in config.data.samples)
+
+
+def test_few_images_validate_on_a_cut_of_each_and_an_init_is_fine_tuned(tmp_path: Path) -> None:
+    folder = _cellpose_folder(tmp_path / "data", 2)
+    argv = _train(folder, tmp_path / "model", "--init", "nuclei-fluorescence")
+    assert main(argv) == 0
+    config = load_segmentation_config(tmp_path / "model" / "config.yaml")
+    assert config.data.validation_fraction == pytest.approx(0.25)  # 16 of 64 columns
+    assert config.model.encoder_weights is not None
+    assert config.model.encoder_weights.name == "nuclei-fluorescence"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("unpaired", "1 file(s) do not pair between --images and --labels: field9_img.png"),
+        ("one object", "field0_masks.png' hold 1 object(s); training needs instance labels"),
+        ("config too", "give either --config or --images/--labels, not both"),
+    ],
+)
+def test_files_that_cannot_train_are_refused_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: str, message: str
+) -> None:
+    folder = _cellpose_folder(tmp_path / "data", 3)
+    argv = _train(folder, tmp_path / "model")
+    if change == "unpaired":
+        write_image(folder / "field9_img.png", np.zeros((64, 64), np.uint8), axes="YX")
+    elif change == "one object":
+        write_image(
+            folder / "field0_masks.png", np.ones((64, 64), np.uint8), axes="YX", overwrite=True
+        )
+    else:
+        argv += ["--config", str(folder / "x.yaml")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "model").exists()

@@ -124,8 +124,11 @@ def evaluate(pred: Path, data: Path, min_size: int) -> dict[str, Any]:
     }
 
 
-def segment_with_stainless(model: Path, data: Path) -> tuple[Path, float]:
-    predictions = RESULTS / "predictions" / model.name
+def segment_with_stainless(
+    model: Path, data: Path, predictions: Path | None = None
+) -> tuple[Path, float]:
+    """``stainless segment`` of every ``*_img.png`` in ``data``; the folder and the seconds."""
+    predictions = predictions or RESULTS / "predictions" / model.name
     started = time.perf_counter()
     images = [str(path) for path in sorted(data.glob("*_img.png"))]
     run(
@@ -143,8 +146,15 @@ def segment_with_stainless(model: Path, data: Path) -> tuple[Path, float]:
     return predictions, time.perf_counter() - started
 
 
-def segment_with_cellpose(data: Path, peers_python: Path, weights: Path) -> tuple[Path, float]:
-    predictions = RESULTS / "predictions" / "cellpose_cyto"
+def segment_with_cellpose(
+    data: Path,
+    peers_python: Path,
+    weights: Path,
+    predictions: Path | None = None,
+    diameter: float = 15,
+) -> tuple[Path, float]:
+    """Cellpose ``cyto`` (``peers-venv``) on every ``*_img.png`` in ``data``; folder, seconds."""
+    predictions = predictions or RESULTS / "predictions" / "cellpose_cyto"
     command = [
         str(peers_python),
         str(HERE / "peers" / "cellpose_predict.py"),
@@ -155,20 +165,27 @@ def segment_with_cellpose(data: Path, peers_python: Path, weights: Path) -> tupl
         "--output",
         str(predictions),
         "--diameter",
-        "15",
+        str(diameter),
     ]
     started = time.perf_counter()
     subprocess.run(command, check=True, env={**os.environ, "OMP_NUM_THREADS": "2"})
     return predictions, time.perf_counter() - started
 
 
-def scored(predictions: Path, seconds: float, data: Path, **details: Any) -> dict[str, Any]:
+def scored(
+    predictions: Path,
+    seconds: float,
+    data: Path,
+    seconds_key: str = "segment_seconds_7_strips",
+    **details: Any,
+) -> dict[str, Any]:
+    """Scores of a prediction folder on ``data``: all objects, both sides >= 100 px, errors."""
     plain, filtered = evaluate(predictions, data, 0), evaluate(predictions, data, 100)
     return {
         "metrics": {k: v for k, v in plain.items() if k != "errors"},
         "metrics_min100": {k: v for k, v in filtered.items() if k != "errors"},
         "errors": plain["errors"],
-        "segment_seconds_7_strips": round(seconds, 1),
+        seconds_key: round(seconds, 1),
         **details,
     }
 

@@ -307,6 +307,11 @@ def image_smaller_than_a_crop(ws: Path, _: Path) -> Case:
     return Case(argv, "img0.tif' is 1x1 pixels")
 
 
+def budget_shorter_than_an_epoch(ws: Path, _: Path) -> Case:
+    argv = _train_segmentation(ws, segmentation_config())
+    return Case([*argv, "--max-minutes", "0.00001"], "is shorter than one epoch here")
+
+
 CASES: list[Callable[[Path, Path], Case]] = [
     nan_patch_segment,
     two_inf_pixels_segment,
@@ -339,6 +344,7 @@ CASES: list[Callable[[Path, Path], Case]] = [
     infinite_h_segment,
     infinite_h_labels,
     image_smaller_than_a_crop,
+    budget_shorter_than_an_epoch,
 ]
 
 

@@ -53,9 +53,10 @@ def test_max_steps_stops_early_and_writes_a_usable_model(seg_folder: Path) -> No
 def test_max_minutes_stops_at_the_budget_and_writes_the_model(seg_folder: Path) -> None:
     config = segmentation_config()
     config["training"]["epochs"] = 100_000  # hours, unless the budget stops the run
+    config["data"]["crops_per_epoch"] = 4  # one step an epoch: the budget covers one epoch
     path = write_config(seg_folder, config)
     started = time.monotonic()
-    argv = ["train", "segmentation", "--config", str(path), "--max-minutes", "0.02"]
+    argv = ["train", "segmentation", "--config", str(path), "--max-minutes", "0.05"]
     assert main([*argv, "--no-progress"]) == 0
     assert time.monotonic() - started < 60
     meta = read_meta(seg_folder / "seg")

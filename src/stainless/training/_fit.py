@@ -7,6 +7,7 @@ import copy
 import logging
 import signal
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -104,6 +105,26 @@ def _timed_step(
     return step
 
 
+def check_budget(step: Callable[[bool], None], max_minutes: float, steps_per_epoch: int) -> None:
+    """``ValueError`` before training when ``max_minutes`` cannot fit one epoch: one float32
+    forward and backward pass (``step``, best of two after a warm-up; no optimiser or data
+    loading, so the estimate is low) times the steps of an epoch."""
+    step(False)
+    timings = []
+    for _ in range(2):
+        started = time.perf_counter()
+        step(False)
+        timings.append(time.perf_counter() - started)
+    seconds = min(timings)
+    epoch_minutes = seconds * steps_per_epoch / 60
+    if max_minutes < epoch_minutes:
+        raise ValueError(
+            f"--max-minutes {max_minutes:g} is shorter than one epoch here ({steps_per_epoch} "
+            f"steps of at least {seconds:.2f} s = {epoch_minutes:.1f} min); give more time or "
+            "fewer data.crops_per_epoch"
+        )
+
+
 def check_output(output: Path, holds_a_model: bool, *, resume: bool, overwrite: bool) -> None:
     """Before any work: an existing model is only replaced with ``overwrite`` (or continued with
     ``resume``), and ``resume`` needs a checkpoint."""
@@ -185,7 +206,12 @@ def fit(
     # only worth timing where the hardware has bf16 at all (it costs a module copy and a batch)
     device = torch.device("cuda" if accelerator == "gpu" else "cpu")
     timed = training.precision == "auto" and bf16_supported(device)
-    timed_step = _timed_step(module, loader, device) if timed else None
+    timed_step = (
+        _timed_step(module, loader, device) if timed or training.max_minutes is not None else None
+    )
+    if training.max_minutes is not None and timed_step is not None:
+        check_budget(timed_step, training.max_minutes, steps_per_epoch)
+    timed_step = timed_step if timed else None
     trainer = pl.Trainer(
         max_epochs=training.epochs,
         max_steps=training.max_steps or -1,

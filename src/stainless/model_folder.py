@@ -69,6 +69,7 @@ class SegmentationModelInfo:
     from a translation model, that model's ``model`` config, input planes, targets and the chosen
     target, so the network can be rebuilt without the translation model's folder.
     ``input_scale``: the magnification applied to images before the network (``data.scale``).
+    ``channels``: which channels of an image feed the network (``data.channels``; None: all).
     """
 
     head: str
@@ -80,6 +81,7 @@ class SegmentationModelInfo:
     transfer: dict[str, Any] | None = None
     kind: str = "segmentation"
     input_scale: float = 1.0
+    channels: list[int | str] | None = None
 
 
 ModelInfo = TranslationModelInfo | SegmentationModelInfo

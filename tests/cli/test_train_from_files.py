@@ -76,3 +76,39 @@ def test_files_that_cannot_train_are_refused_before_training(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert not (tmp_path / "model").exists()
+
+
+def test_channels_are_stored_and_a_grey_image_lacking_the_nucleus_still_segments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stainless.model_folder import read_segmentation_info
+
+    folder = tmp_path / "rgb"
+    folder.mkdir()
+    for seed in range(3):
+        sample = make_synthetic_sample((64, 64), cell_radius_px=7, seed=seed)
+        rgb = np.zeros((64, 64, 3), np.uint8)  # nucleus in red, cytoplasm in green
+        rgb[..., 0] = sample.nuclear_stain * 250
+        rgb[..., 1] = (sample.cell_labels > 0) * 120
+        write_image(folder / f"cell{seed}_img.png", rgb, axes="YXC")
+        write_image(folder / f"cell{seed}_masks.png", sample.cell_labels, axes="YX")
+    argv = _train(folder, tmp_path / "model", "--channels", "2,1")
+    assert main(argv) == 0
+    info = read_segmentation_info(tmp_path / "model")
+    assert (info.channels, info.in_channels) == ([2, 1], 2)
+    grey = tmp_path / "grey.png"
+    write_image(
+        grey,
+        (make_synthetic_sample((64, 64), seed=7).cell_labels > 0).astype(np.uint8) * 120,
+        axes="YX",
+    )
+    segment = ["segment", "--model", str(tmp_path / "model"), "--output", str(tmp_path / "out")]
+    assert main([*segment, "--input", str(folder / "cell0_img.png"), str(grey)]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "cell0_img_labels.tif",
+        "grey_labels.tif",
+    ]
+    capsys.readouterr()
+    bad = [*segment, "--input", str(folder / "cell1_img.png"), "--channels", "5,1"]
+    assert main([*bad, "--overwrite"]) == 2
+    assert "has 3 channel(s); channel 5 does not exist" in capsys.readouterr().err

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -133,9 +133,15 @@ def all_or_nothing(output: Path, overwrite: bool) -> Iterator[OutputBatch]:
             ) from error
 
 
-def check_inputs(samples: list[Sample], expected: int, model: Path) -> None:
+def check_inputs(
+    samples: list[Sample],
+    expected: int,
+    model: Path,
+    channels: Sequence[int | str] | None = None,
+) -> None:
     """Read every input's header (not its pixels) before any work: readable files, planes of one
-    size, and as many planes as the model takes, so a bad file fails the run before anything is
+    size, and as many planes as the model takes (with ``channels``: channel indices that exist;
+    names are checked when the pixels are read), so a bad file fails the run before anything is
     written.
 
     Raises
@@ -153,6 +159,13 @@ def check_inputs(samples: list[Sample], expected: int, model: Path) -> None:
                 f"input planes {[f.name for f in files]} differ in size: {sorted(sizes)}"
             )
         found = sum(header.planes for header in headers)
+        if channels is not None:
+            largest = max((c for c in channels if isinstance(c, int)), default=0)
+            if found > 1 and largest > found:
+                raise ValueError(
+                    f"'{files[0]}' has {found} channel(s); channel {largest} does not exist"
+                )
+            continue
         if found != expected:
             kind = headers[0].plane_kind if len(headers) == 1 else "planes"
             advice = "; project or pick the planes first" if kind == "z-planes" else ""

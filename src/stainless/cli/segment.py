@@ -45,6 +45,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=float,
         help="largest flow error of a kept object (flows heads; 0 keeps all)",
     )
+    parser.add_argument(
+        "--channels",
+        metavar="LIST",
+        help="which channels feed the model, Cellpose-style: '2,1' (cytoplasm in green, nucleus "
+        "in red), names ('green,red') or 1-based indices, 0/none = absent (default: the "
+        "model's own)",
+    )
     parser.add_argument("--outlines", action="store_true", help="also write an outline PNG")
     parser.set_defaults(handler=run)
 
@@ -77,28 +84,31 @@ def run(args: argparse.Namespace) -> int:
     the outputs appear together when every input succeeded (nothing half-written)."""
     from stainless.inference.segmenter import SegmentationPredictor
     from stainless.io import read_input_planes, write_image
+    from stainless.io.channels import parse_channels
     from stainless.viz.outlines import draw_outlines, grey_to_rgb
 
     options = _inputs.tiling_options(args)
     thresholds = _overrides(args)
     predictor = SegmentationPredictor.load(args.model, args.device, args.precision)
-    samples = _inputs.named_samples(
-        _inputs.find_inputs(args.input, predictor.info.in_channels), args.name
-    )
-    _inputs.check_inputs(samples, predictor.info.in_channels, args.model)
+    channels = parse_channels(args.channels) if args.channels else None
+    in_force = channels if channels is not None else predictor.info.channels
+    # with channels chosen, every file is a whole sample (its channels are picked from it)
+    per_sample = 1 if in_force is not None else predictor.info.in_channels
+    samples = _inputs.named_samples(_inputs.find_inputs(args.input, per_sample), args.name)
+    _inputs.check_inputs(samples, predictor.info.in_channels, args.model, in_force)
     endings = ["_labels.tif", "_outlines.png"] if args.outlines else ["_labels.tif"]
     planned = _inputs.plan_outputs(samples, args.output, endings, args.overwrite)
     with _inputs.all_or_nothing(args.output, args.overwrite) as batch:
         for name, files, _ in progress(samples, "segmenting"):
-            planes, _ = read_input_planes(files)
-            _inputs.check_planes(files, planes.shape[0], args.model, predictor.info.in_channels)
+            raw, metadata = read_input_planes(files)
+            planes = predictor.input_planes(raw, metadata.channel_names, files[0], channels)
             labels = predictor.segment(planes, options, thresholds)
             largest = int(labels.max(initial=0))
             dtype = np.uint16 if largest <= np.iinfo(np.uint16).max else np.uint32
             out = planned[name][0]
             write_image(batch.staged(out), labels.astype(dtype), axes="YX")
             if args.outlines:
-                rgb = draw_outlines(grey_to_rgb(planes[0]), labels, (255, 255, 0))
+                rgb = draw_outlines(grey_to_rgb(raw[0]), labels, (255, 255, 0))
                 write_image(batch.staged(planned[name][1]), rgb, axes="YXC")
             count = int(len(np.unique(labels)) - 1)
             print(f"{name}: {count} objects -> {out.name}", file=sys.stderr)

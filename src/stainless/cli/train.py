@@ -71,6 +71,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--max-images", type=int, help="train on the first N images only (few-shot)"
     )
     segmentation.add_argument(
+        "--channels",
+        metavar="LIST",
+        help="which image channels feed the network, Cellpose-style: '2,1' (cytoplasm in green, "
+        "nucleus in red), names or 1-based indices, 0/none = absent; stored with the model",
+    )
+    segmentation.add_argument(
         "--tune-on",
         choices=("val",),
         help="tune post-processing thresholds on the validation images after training",
@@ -208,10 +214,12 @@ def _config_from_files(args: argparse.Namespace, overrides: dict[str, Any]) -> A
 def run_segmentation(args: argparse.Namespace) -> int:
     """Validate the config (with the command-line overrides), train, report the folder."""
     from stainless.config import load_segmentation_config
+    from stainless.io.channels import parse_channels
     from stainless.training.segmentation import retune_model_folder, train_segmentation
 
     overrides = {
         **_run_overrides(args),
+        "data.channels": parse_channels(args.channels) if args.channels else None,
         "data.max_images": args.max_images,
         "postprocess.tune_on": args.tune_on,
     }

@@ -54,7 +54,10 @@ class SegmentationDataConfig(Strict):
     labels and post-processing stay at the original pixel size. ``crops_per_epoch`` random
     crops of ``crop_size``² make one epoch; ``validation_fraction`` holds out that fraction of
     each training image (its last columns, or rows when the image is taller than wide) as
-    validation images, so one region per image is enough.
+    validation images, so one region per image is enough. ``channels`` picks the network's
+    inputs from each image, Cellpose-style (``[2, 1]``: cytoplasm in green, nucleus in red;
+    names or 1-based indices, 0 = absent; see :mod:`stainless.io.channels`); it is stored with
+    the model and applied again at prediction.
     """
 
     samples: list[SegmentationSampleConfig] = Field(default_factory=list)
@@ -71,6 +74,16 @@ class SegmentationDataConfig(Strict):
     class_balanced: bool = True
     augment: AugmentConfig = Field(default_factory=lambda: AugmentConfig.model_validate({}))
     scale: float = Field(1.0, ge=0.25, le=4.0)
+    channels: list[int | str] | None = None
+
+    @field_validator("channels")
+    @classmethod
+    def _some_channel(cls, channels: list[int | str] | None) -> list[int | str] | None:
+        if channels is not None:
+            from stainless.io.channels import check_channels
+
+            check_channels(channels)
+        return channels
 
 
 class SegmentationModelConfig(Strict):

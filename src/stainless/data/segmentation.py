@@ -29,6 +29,7 @@ from stainless.data.resample import resample_planes
 from stainless.data.splits import hold_out
 from stainless.data.targets import make_target, three_class_target
 from stainless.io import read_labels
+from stainless.io.channels import select_channels
 from stainless.io.manifest import read_manifest_table
 from stainless.io.planes import check_training_size, crop_region, read_input_planes
 
@@ -78,10 +79,16 @@ def _read_instance_labels(path: Path, shape: tuple[int, ...], sample: Segmentati
 
 
 def load_segmentation_sample(
-    sample: SegmentationSampleConfig, input_percentiles: tuple[float, float]
+    sample: SegmentationSampleConfig,
+    input_percentiles: tuple[float, float],
+    channels: list[int | str] | None = None,
 ) -> LoadedSegmentationSample:
-    """Read, restrict to the region and normalise one sample."""
-    planes = crop_region(read_input_planes(sample.inputs)[0], sample.region, sample.label)
+    """Read, pick the ``channels`` (all when None), restrict to the region and normalise one
+    sample."""
+    planes, metadata = read_input_planes(sample.inputs)
+    if channels is not None:
+        planes = select_channels(planes, metadata.channel_names, channels, sample.inputs[0])
+    planes = crop_region(planes, sample.region, sample.label)
     check_training_size(planes, sample.inputs, sample.label)
     inputs = normalize_planes(planes, *input_percentiles)
     shape = inputs.shape[1:]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from stainless.config import SampleConfig, SegmentationSampleConfig
-from stainless.io import read_image
+from stainless.io import read_header
 
 SampleType = TypeVar("SampleType", SampleConfig, SegmentationSampleConfig)
 
@@ -13,8 +13,8 @@ SampleType = TypeVar("SampleType", SampleConfig, SegmentationSampleConfig)
 def _extent(sample: SampleConfig | SegmentationSampleConfig) -> tuple[int, int, int, int]:
     if sample.region is not None:
         return sample.region
-    shape = read_image(sample.inputs[0]).array.shape
-    return 0, 0, int(shape[-2]), int(shape[-1])
+    height, width = read_header(sample.inputs[0]).yx_shape  # YXC (RGB) images too
+    return 0, 0, int(height), int(width)
 
 
 def hold_out(

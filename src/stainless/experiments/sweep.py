@@ -169,8 +169,8 @@ def score_model(
     with ``min_sizes``, csi@0.50 and map_csi on objects of at least that many pixels too."""
     predictor = SegmentationPredictor.load(folder, device="cpu")
     rows = []
-    for _, planes, truth in images:
-        predicted = predictor.segment(planes, options)
+    for name, planes, truth in images:
+        predicted = predictor.segment(predictor.input_planes(planes, None, Path(name)), options)
         metrics = instance_metrics(truth, predicted, thresholds=DEFAULT_THRESHOLDS)
         union = int(((truth > 0) | (predicted > 0)).sum())
         metrics["iou"] = float(((truth > 0) & (predicted > 0)).sum() / union) if union else 1.0

@@ -8,6 +8,7 @@ thresholds stored in the model folder.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 from stainless.data.normalize import normalize_planes
+from stainless.io.channels import select_channels
 from stainless.model_folder import SegmentationModelInfo, resolve_model
 from stainless.models import load_segmentation_network
 from stainless.models.whole_image import WholeImageMaps
@@ -73,6 +75,37 @@ class SegmentationPredictor:
         by name (``stainless models list``)."""
         network, info = load_segmentation_network(resolve_model(folder))
         return cls(network, info, device, precision)
+
+    def input_planes(
+        self,
+        planes: NDArray[np.generic],
+        channel_names: Sequence[str] | None,
+        source: Path,
+        channels: Sequence[int | str] | None = None,
+    ) -> NDArray[np.generic]:
+        """The planes ``(in_channels, Y, X)`` the network takes from an image's planes
+        ``(C, Y, X)``: the ``channels`` given, else the model's own (see
+        :mod:`stainless.io.channels`), else all planes.
+
+        Raises
+        ------
+        ValueError
+            Naming ``source`` when the channels do not exist or the plane count differs.
+        """
+        chosen = channels if channels is not None else self.info.channels
+        if chosen is not None:
+            if len(chosen) != self.info.in_channels:
+                raise ValueError(
+                    f"--channels names {len(chosen)} channel(s) but the model takes "
+                    f"{self.info.in_channels}"
+                )
+            return select_channels(planes, channel_names, chosen, source)
+        if planes.shape[0] != self.info.in_channels:
+            raise ValueError(
+                f"input '{source}' gives {planes.shape[0]} planes but the model expects "
+                f"{self.info.in_channels} (choose them with --channels)"
+            )
+        return planes
 
     def predict_maps(
         self, planes: NDArray[np.generic], options: TilingOptions | None = None

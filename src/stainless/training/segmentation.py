@@ -100,8 +100,10 @@ def train_segmentation(
     pl.seed_everything(config.seed, workers=True, verbose=False)
     data = config.data
     training_configs, validation_configs = training_and_validation_samples(data)
-    training = [load_segmentation_sample(s, data.input_percentiles) for s in training_configs]
-    validation = [load_segmentation_sample(s, data.input_percentiles) for s in validation_configs]
+    training, validation = (
+        [load_segmentation_sample(s, data.input_percentiles, data.channels) for s in samples]
+        for samples in (training_configs, validation_configs)
+    )
     planes = {s.inputs.shape[0] for s in training + validation}
     if len(planes) > 1:
         raise ValueError(f"images have different numbers of input planes: {sorted(planes)}")
@@ -135,6 +137,7 @@ def train_segmentation(
         thresholds=post.model_dump(exclude={"tune_on"}),
         transfer=transfer,
         input_scale=data.scale,
+        channels=data.channels,
     )
     tuning: dict[str, Any] = {}
     if post.tune_on == "val" and validation and DECODERS[info.head].tunable(info.classes):
@@ -186,7 +189,9 @@ def retune_model_folder(folder: Path) -> dict[str, Any]:
     if not validation_configs:
         raise ValueError(f"model '{folder}': its config names no validation image to tune on")
     percentiles = config.data.input_percentiles
-    validation = [load_segmentation_sample(s, percentiles) for s in validation_configs]
+    validation = [
+        load_segmentation_sample(s, percentiles, config.data.channels) for s in validation_configs
+    ]
     network, info = load_segmentation_network(folder)
     tuned, tuning = _tune(network, info, validation)
     model_folder.update_model_folder(folder, info=tuned, meta={"tuning": tuning})

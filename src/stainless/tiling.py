@@ -162,8 +162,8 @@ def sliding_window(
                 output.astype(np.float64) * tile_weights
             )
             total_weight[y : y + tile_y, x : x + tile_x] += tile_weights
-    stitched = accumulated / total_weight
-    return stitched[:, :height, :width].astype(np.float32)
+    np.divide(accumulated, total_weight, out=accumulated)  # in place: no second float64 copy
+    return accumulated[:, :height, :width].astype(np.float32)
 
 
 @dataclass(frozen=True)

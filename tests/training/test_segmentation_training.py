@@ -200,7 +200,7 @@ def test_frozen_body_does_not_change_during_freeze_epochs(
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"model": {"init": "nowhere"}}, "nowhere' does not exist"),
+        ({"model": {"init": "nowhere"}}, "nowhere' is neither a model folder nor a built-in"),
         ({"data": {"samples": [{"inputs": ["img0.tif"], "labels": "missing.tif"}]}}, "missing.tif"),
         ({"data": {"crop_size": 30}}, "multiple of 4"),
         ({"model": {"head": "boxes"}}, "model.head"),

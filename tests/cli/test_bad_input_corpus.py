@@ -12,6 +12,7 @@ half-written, confusing messages. The last tests are unusual inputs that must si
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -364,6 +365,7 @@ def test_bad_input_gives_one_line_and_writes_nothing(
     translation_model: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     case = build(tmp_path, translation_model)
     before = snapshot(tmp_path, translation_model)
@@ -377,6 +379,8 @@ def test_bad_input_gives_one_line_and_writes_nothing(
     if case.progress_lines:
         assert "nothing was written" in err[-1], err[-1]
     assert snapshot(tmp_path, translation_model) == before  # nothing written, inputs unchanged
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not logged, logged  # a library's own log line would be a second message on stderr
 
 
 # --- unusual inputs that are fine: sensible behaviour, not an error -------------------------

@@ -18,6 +18,7 @@ from stainless.io.images import (
     _suffix,
     check_axes,
     is_image_path,
+    quiet_tifffile,
 )
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -85,7 +86,7 @@ def _png_header(path: Path) -> tuple[tuple[int, ...], np.dtype, str]:
 
 def _tiff_header(path: Path) -> tuple[tuple[int, ...], np.dtype, str]:
     try:
-        with tifffile.TiffFile(path) as tif:
+        with quiet_tifffile(), tifffile.TiffFile(path) as tif:
             if not tif.series:
                 raise OSError(f"cannot read '{path}': corrupt or truncated TIFF file (no image)")
             series = tif.series[0]

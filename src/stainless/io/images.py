@@ -7,9 +7,11 @@ keep their integer dtype and values.
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -116,9 +118,22 @@ def _guess_axes(file_axes: str, shape: tuple[int, ...], path: Path) -> str:
     )
 
 
+@contextmanager
+def quiet_tifffile() -> Iterator[None]:
+    """tifffile logs what it finds wrong with a broken file; stainless raises one error naming
+    the file instead, so the log line would be a second, rawer message."""
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _read_tiff(path: Path) -> tuple[NDArray[Any], str, ImageMetadata]:
     """Pixels, tifffile's axes letters and OME metadata of a TIFF's first series."""
-    with tifffile.TiffFile(path) as tif:
+    with quiet_tifffile(), tifffile.TiffFile(path) as tif:
         if not tif.series:
             raise OSError(f"'{path}' holds no image data")
         series = tif.series[0]

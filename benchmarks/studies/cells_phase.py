@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from dense_tissue import run, scored, segment_with_cellpose, segment_with_stainless
+from dense_tissue import (
+    add_peer_options,
+    run,
+    scored,
+    segment_with_cellpose,
+    segment_with_stainless,
+)
 
 from stainless.io import read_labels
 from stainless.model_folder import is_model_folder, read_meta
@@ -120,12 +126,7 @@ def main() -> int:
     parser.add_argument("stage", choices=("train", "report"))
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--model", type=Path, default=RESULTS / "flows")
-    parser.add_argument("--peers-python", type=Path, default=HERE.parent / "peers-venv/bin/python")
-    parser.add_argument(
-        "--cellpose-weights",
-        type=Path,
-        default=HERE.parent.parent / "shared" / "peers" / "cellpose_cyto.pth",
-    )
+    add_peer_options(parser)
     parser.add_argument("--output", type=Path, default=HERE / "results" / "cells_phase.json")
     args = parser.parse_args()
     data = (args.data / "usiigaci-phase-cells").resolve()

@@ -276,6 +276,16 @@ def markdown_tables(output: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def add_peer_options(parser: argparse.ArgumentParser) -> None:
+    """``--peers-python`` (the ``cellpose<4`` venv) and ``--cellpose-weights`` (``cyto``)."""
+    parser.add_argument("--peers-python", type=Path, default=HERE.parent / "peers-venv/bin/python")
+    parser.add_argument(
+        "--cellpose-weights",
+        type=Path,
+        default=HERE.parent.parent / "shared" / "peers" / "cellpose_cyto.pth",
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -284,12 +294,7 @@ def main() -> int:
     parser.add_argument("stage", choices=stages)
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--retrain", action="store_true", help="retrain pretext / flagships")
-    parser.add_argument("--peers-python", type=Path, default=HERE.parent / "peers-venv/bin/python")
-    parser.add_argument(
-        "--cellpose-weights",
-        type=Path,
-        default=HERE.parent.parent / "shared" / "peers" / "cellpose_cyto.pth",
-    )
+    add_peer_options(parser)
     parser.add_argument("--output", type=Path, default=HERE / "results" / "dense_tissue.json")
     args = parser.parse_args()
     test = (args.data / "dense-tissue" / "test").resolve()

@@ -242,14 +242,6 @@ def find_inputs(paths: list[Path], planes_per_sample: int) -> list[Sample]:
     return [(p.name.split(".")[0], [p], None) for p in paths]
 
 
-def check_planes(files: list[Path], found: int, model: Path, expected: int) -> None:
-    """``ValueError`` when an input gives another number of planes than the model takes."""
-    if found != expected:
-        raise ValueError(
-            f"input '{files[0]}' gives {found} planes but model '{model}' expects {expected}"
-        )
-
-
 def add_output_option(parser: argparse.ArgumentParser, help_text: str, required: bool) -> None:
     """``--output`` (every command's name for where results go), with ``--out`` accepted as a
     hidden alias of earlier releases."""

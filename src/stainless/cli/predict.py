@@ -62,7 +62,6 @@ def run(args: argparse.Namespace) -> int:
     with _inputs.all_or_nothing(args.output, args.overwrite) as batch:
         for name, files, modality in progress(samples, "predicting"):
             planes, source = read_input_planes(files)
-            _inputs.check_planes(files, planes.shape[0], args.model, predictor.info.in_channels)
             modality = (
                 args.modality or modality or modality_from_channel_names(source.channel_names)
             )

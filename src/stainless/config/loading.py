@@ -194,11 +194,12 @@ def _builtin_models(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     return {**raw, "model": updated}
 
 
-def check_files_exist(config_path: Path, named_files: list[tuple[str, Path]]) -> None:
-    """``ValueError`` naming the first of ``(owner, file)`` that does not exist."""
+def check_files_exist(source: str, named_files: list[tuple[str, Path]]) -> None:
+    """``ValueError`` naming the first of ``(owner, file)`` that does not exist, prefixed by
+    ``source`` (``config 'x.yaml'``)."""
     for owner, file in named_files:
         if not file.exists():
-            raise ValueError(f"config '{config_path}': {owner} file '{file}' does not exist")
+            raise ValueError(f"{source}: {owner} file '{file}' does not exist")
 
 
 def load_translation_config(path: str | os.PathLike[str], **overrides: Any) -> TranslationConfig:
@@ -208,7 +209,7 @@ def load_translation_config(path: str | os.PathLike[str], **overrides: Any) -> T
     """
     config = read_config(path, TranslationConfig, TRAINING_PATHS, overrides)
     check_files_exist(
-        Path(path),
+        f"config '{path}'",
         [
             (f"sample '{sample.label}'", file)
             for sample in [*config.data.samples, *config.data.validation]
@@ -248,9 +249,7 @@ def checked_segmentation_config(config: SegmentationConfig, source: str) -> Segm
     ]
     if config.data.manifest is not None:
         files.append(("data.manifest", config.data.manifest))
-    for owner, file in files:
-        if not file.exists():
-            raise ValueError(f"{source}: {owner} file '{file}' does not exist")
+    check_files_exist(source, files)
     for key in MODEL_PATHS:
         folder = getattr(config.model, key)
         if folder is not None and not folder.exists():

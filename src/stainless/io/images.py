@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from stainless.io._zarr import read_zarr, write_zarr
 from stainless.io.atomic import write_atomically
 from stainless.io.metadata import ImageMetadata, ome_metadata_of, ome_write_metadata
+from stainless.io.values import check_pixel_values
 
 VALID_AXES = frozenset("TCZYX")
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -145,28 +146,6 @@ def _read_tiff(path: Path) -> tuple[NDArray[Any], str, ImageMetadata]:
 def _read_png(path: Path) -> tuple[NDArray[Any], str, ImageMetadata]:
     array = imagecodecs.png_decode(path.read_bytes())
     return array, "YX" if array.ndim == 2 else "YXS", ImageMetadata()
-
-
-def check_pixel_values(array: NDArray[Any], path: Path) -> None:
-    """``ValueError`` naming ``path`` when its pixels are complex or not all finite.
-
-    stainless refuses NaN and ±Inf pixels instead of guessing what they stand for: one NaN makes
-    the percentile normalisation NaN and the whole prediction silently empty (issue 12). Integer
-    images are always finite and are not scanned.
-    """
-    if np.iscomplexobj(array):
-        raise ValueError(
-            f"'{path}' holds complex-valued pixels ({array.dtype}); expected real values"
-        )
-    if not np.issubdtype(array.dtype, np.floating):
-        return
-    finite = np.isfinite(array)
-    bad = int(finite.size - np.count_nonzero(finite))
-    if bad:
-        raise ValueError(
-            f"'{path}' holds {bad} non-finite pixel(s) (NaN or ±Inf) of {array.size}; "
-            "replace them (e.g. by the background value) before using the image"
-        )
 
 
 def _select_channels(image: Image, channel: ChannelSelector) -> Image:

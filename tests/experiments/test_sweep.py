@@ -159,3 +159,70 @@ def test_fine_tuning_refuses_an_architecture_that_differs_from_the_init_model(
     path = write_config(seg_folder, segmentation_config(init="nuclei-fluorescence"))
     with pytest.raises(ValueError, match=r"model.width 8 \(the init model has 32\)"):
         load_segmentation_config(path)
+
+
+def test_a_manifest_task_gives_its_split_rows_and_a_test_manifest_its_test_rows(
+    seg_folder: Path,
+) -> None:
+    from stainless.experiments.sweep import load_test_images
+
+    (seg_folder / "manifest.csv").write_text(
+        "name,input,labels,split\n"
+        "a,img0.tif,nuc0.tif,train\nb,img1.tif,nuc1.tif,train\n"
+        "c,img2.tif,nuc2.tif,val\nd,img2.tif,nuc2.tif,test\n"
+    )
+    config = segmentation_config()
+    del config["data"]["samples"], config["data"]["validation"]
+    config["data"].update(manifest="manifest.csv", split="train", validation_split="val")
+    write_config(seg_folder, config)
+    experiment = {
+        "csv": "sweep.csv",
+        "runs": "runs",
+        "tasks": {"nuclei": "seg.yaml"},
+        "inits": {"random": None, "built-in": "nuclei-fluorescence"},
+        "k": [1],
+        "subset": "first",
+        "test_manifest": "manifest.csv",
+    }
+    sweep = load_sweep_config(write_config(seg_folder, experiment, "sweep.yaml"))
+    run = run_config(sweep, "nuclei", "baseline", 1, "random", 0, seg_folder / "r")
+    assert [s.labels.name for s in run.data.samples] == ["nuc0.tif"]
+    assert [s.labels.name for s in run.data.validation] == ["nuc2.tif"]
+    assert run.data.manifest is None
+    assert [name for name, _, _ in load_test_images(sweep)] == ["d"]
+    assert sweep.inits["built-in"] is not None and sweep.inits["built-in"].name == (
+        "nuclei-fluorescence"
+    )
+    with pytest.raises(ValueError, match="test_manifest"):
+        load_sweep_config(
+            write_config(seg_folder, {**experiment, "test_manifest": None}, "bad.yaml")
+        )
+
+
+def test_fine_tuning_takes_the_init_models_scale_and_channels_unless_set(
+    seg_folder: Path,
+) -> None:
+    import json
+
+    from stainless.config import fine_tuning, load_segmentation_config
+    from stainless.zoo import get_model
+
+    source = get_model("nuclei-fluorescence").folder
+    init = seg_folder / "init"
+    init.mkdir()
+    for file in source.iterdir():
+        (init / file.name).symlink_to(file)
+    info = json.loads((source / "model.json").read_text())
+    (init / "model.json").unlink()
+    (init / "model.json").write_text(
+        json.dumps({**info, "input_scale": 0.5, "channels": ["green"]})
+    )
+    config = segmentation_config()
+    for key in ("architecture", "width", "depth", "head"):
+        del config["model"][key]
+    config["model"]["init"] = str(init)
+    tuned = fine_tuning(load_segmentation_config(write_config(seg_folder, config)))
+    assert (tuned.data.scale, tuned.data.channels) == (0.5, ["green"])
+    config["data"]["scale"] = 1.0
+    kept = fine_tuning(load_segmentation_config(write_config(seg_folder, config)))
+    assert kept.data.scale == 1.0

@@ -170,28 +170,36 @@ def read_config(
 
 
 MODEL_PATHS = ("init", "encoder_weights")
-"""The ``model`` settings that name a model folder, where a built-in model's name also works."""
+"""The ``model`` settings that name a model folder, where a built-in model's name also works
+(as in a sweep's ``inits`` values)."""
 
 
 def _builtin_models(raw: dict[str, Any], base: Path) -> dict[str, Any]:
-    """``raw`` with a bare built-in model name at ``model.init`` / ``model.encoder_weights``
-    (``phase-to-dapi``) replaced by that model's folder, unless ``base`` holds such a path."""
+    """``raw`` with a bare built-in model name (``phase-to-dapi``) at ``model.init`` /
+    ``model.encoder_weights`` or as a sweep ``inits`` value replaced by that model's folder,
+    unless ``base`` holds such a path."""
     from stainless.zoo import list_models
 
-    model = raw.get("model")
-    if not isinstance(model, dict):
-        return raw
-    builtin = {entry.name: entry.folder for entry in list_models()}
-    updated = dict(model)
-    for key in MODEL_PATHS:
-        value = model.get(key)
-        if (
-            isinstance(value, str | os.PathLike)
-            and str(value) in builtin
-            and not (base / value).exists()
-        ):
-            updated[key] = str(builtin[str(value)])
-    return {**raw, "model": updated}
+    builtin = {entry.name: str(entry.folder) for entry in list_models()}
+
+    def replaced(mapping: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+        updated = dict(mapping)
+        for key in keys:
+            value = mapping.get(key)
+            if (
+                isinstance(value, str | os.PathLike)
+                and str(value) in builtin
+                and not (base / value).exists()
+            ):
+                updated[key] = builtin[str(value)]
+        return updated
+
+    result = dict(raw)
+    if isinstance(raw.get("model"), dict):
+        result["model"] = replaced(raw["model"], MODEL_PATHS)
+    if isinstance(raw.get("inits"), dict):
+        result["inits"] = replaced(raw["inits"], list(raw["inits"]))
+    return result
 
 
 def check_files_exist(source: str, named_files: list[tuple[str, Path]]) -> None:
@@ -271,8 +279,9 @@ def fine_tuning(config: SegmentationConfig, source: str = "config") -> Segmentat
     """``config`` ready to fine-tune when ``model.init`` names a trained *segmentation* model
     (a built-in such as ``nuclei-fluorescence``, or a folder): the network takes that model's
     architecture (:data:`FINE_TUNED_KEYS`) and all its weights (``model.encoder_weights``), and
-    the data its input percentiles. A translation model in ``model.init`` is left as it is (its
-    U-Net starts the network, [Bonte2022]).
+    the data its input percentiles, scale and channels unless the config sets them. A
+    translation model in ``model.init`` is left as it is (its U-Net starts the network,
+    [Bonte2022]).
 
     Raises
     ------
@@ -312,9 +321,14 @@ def fine_tuning(config: SegmentationConfig, source: str = "config") -> Segmentat
             "encoder_weights": folder,
         }
     )
-    data = config.data
-    if "input_percentiles" not in data.model_fields_set:
-        data = data.model_copy(update={"input_percentiles": info.input_percentiles})
+    inherited = {
+        "input_percentiles": info.input_percentiles,
+        "scale": info.input_scale,
+        "channels": info.channels,
+    }
+    data = config.data.model_copy(
+        update={k: v for k, v in inherited.items() if k not in config.data.model_fields_set}
+    )
     return config.model_copy(update={"model": model, "data": data})
 
 

@@ -24,11 +24,14 @@ import numpy as np
 from stainless.config import (
     SWEEP_PATHS,
     SegmentationConfig,
+    SegmentationDataConfig,
+    SegmentationSampleConfig,
     SweepConfig,
     fine_tuning,
     load_segmentation_config,
     read_config,
 )
+from stainless.data.segmentation import samples_from_segmentation_manifest
 from stainless.inference.segmenter import SegmentationPredictor
 from stainless.io import crop_region, read_input_planes, read_labels, write_text_atomically
 from stainless.metrics import DEFAULT_THRESHOLDS, instance_metrics
@@ -119,7 +122,7 @@ def run_config(
     overrides (dotted keys)."""
     overrides = {**sweep.variants[variant], "seed": seed, "output": output}
     config = load_segmentation_config(sweep.tasks[task], **overrides)
-    samples = list(config.data.samples)
+    samples, validation = listed_samples(config.data)
     order = list(range(len(samples)))
     if sweep.subset == "permutation":
         order = [int(i) for i in np.random.default_rng(seed).permutation(len(samples))]
@@ -127,7 +130,6 @@ def run_config(
     if count > len(samples):
         raise ValueError(f"K = {count} but task '{task}' has only {len(samples)} samples")
     chosen = order[:count]
-    validation = list(config.data.validation)
     if sweep.pair_validation:
         if len(validation) != len(samples):
             raise ValueError(
@@ -139,6 +141,8 @@ def run_config(
         update={
             "samples": [samples[i] for i in chosen],
             "validation": validation,
+            "manifest": None,
+            "validation_split": None,
             "max_images": None,
         }
     )
@@ -146,10 +150,29 @@ def run_config(
     return fine_tuning(config.model_copy(update={"data": data, "model": model}), task)
 
 
+def listed_samples(
+    data: SegmentationDataConfig,
+) -> tuple[list[SegmentationSampleConfig], list[SegmentationSampleConfig]]:
+    """A task's training and validation samples as lists: those listed, then the manifest's
+    ``split`` and ``validation_split`` rows."""
+    samples, validation = list(data.samples), list(data.validation)
+    if data.manifest is not None:
+        samples += samples_from_segmentation_manifest(data.manifest, data.split)
+        if data.validation_split:
+            validation += samples_from_segmentation_manifest(data.manifest, data.validation_split)
+    return samples, validation
+
+
 def load_test_images(sweep: SweepConfig) -> list[TestImage]:
-    """The held-out images of the sweep: raw planes and labels, each cut to its region."""
+    """The held-out images of the sweep (``test``, then the ``test_split`` rows of
+    ``test_manifest``): raw planes and labels, each cut to its region."""
+    samples = list(sweep.test)
+    if sweep.test_manifest is not None:
+        samples += samples_from_segmentation_manifest(sweep.test_manifest, sweep.test_split)
+    if not samples:
+        raise ValueError(f"test_manifest '{sweep.test_manifest}' has no '{sweep.test_split}' rows")
     images = []
-    for sample in sweep.test:
+    for sample in samples:
         planes, _ = read_input_planes(sample.inputs)
         labels = read_labels(sample.labels).array
         images.append(

@@ -5,11 +5,14 @@
   scores from ``benchmarks/results/dsb2018.json``;
 * ``phase-to-dapi``: the isl-neurons pix2pix generator, 13 phase planes → DAPI, MAP2, NFH
   (``benchmarks/studies/isl_neurons.py``; data CC-BY-4.0, Christiansen et al. 2018), with its
-  held-out-strip scores from ``benchmarks/results/isl_neurons.json``.
+  held-out-strip scores from ``benchmarks/results/isl_neurons.json``;
+* ``cells-phase``: the Usiigaci phase-contrast flows U-Net (``benchmarks/studies/cells_phase.py``;
+  data MIT, Tsai et al. 2019), with its test-split scores and Cellpose ``cyto``'s from
+  ``benchmarks/results/cells_phase.json``.
 
 Weights are stored as float16 safetensors (half the size; widened to float32 on loading); the
 config, model.json and meta.json are written by ``stainless.model_folder`` as they were read.
-Run after both benchmarks (``--only nuclei-fluorescence`` rebuilds one):
+Run after the benchmarks (``--only nuclei-fluorescence`` rebuilds one):
 
     python tools/build_zoo.py
 """
@@ -17,6 +20,7 @@ Run after both benchmarks (``--only nuclei-fluorescence`` rebuilds one):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import sys
@@ -25,9 +29,15 @@ from typing import Any
 
 import torch
 
-from stainless.io import write_text_atomically
+from stainless.config import SegmentationConfig, TranslationConfig
+from stainless.data.object_size import median_object_diameter
+from stainless.data.segmentation import training_and_validation_samples
+from stainless.io import crop_region, read_labels, write_text_atomically
 from stainless.model_folder import (
+    ModelInfo,
+    SegmentationModelInfo,
     is_model_folder,
+    model_kind,
     read_meta,
     read_segmentation_config,
     read_segmentation_info,
@@ -35,8 +45,9 @@ from stainless.model_folder import (
     read_translation_info,
     read_weights,
     save_model_folder,
+    update_model_folder,
 )
-from stainless.zoo import CARD, ZOO_ROOT
+from stainless.zoo import CARD, ZOO_ROOT, list_models
 
 HERE = Path(__file__).resolve().parents[1] / "benchmarks"
 RESULTS = HERE / "results"
@@ -53,6 +64,7 @@ VERSIONS = {  # name -> (version, what changed); bump whenever the shipped weigh
         "DSB2018 validation split (which chose it) and on the test split",
     ),
     "phase-to-dapi": (1, ""),
+    "cells-phase": (1, "v1 (issue 13): first release"),
 }
 
 
@@ -63,53 +75,126 @@ def best_dsb_head(results: dict[str, Any]) -> str:
     return max(rows, key=lambda h: rows[h]["tuned_thresholds"]["csi@0.50"])
 
 
-def cards() -> dict[str, tuple[Path, dict[str, Any]]]:
+def nuclei_fluorescence_card() -> tuple[Path, dict[str, Any]]:
     results = json.loads((RESULTS / "dsb2018.json").read_text())["results"]
     head = best_dsb_head(results)
     dsb = results[head]
+    return (
+        Path(dsb.get("model", RESULTS / "dsb2018" / head)),
+        {
+            "task": f"nucleus instance segmentation ({DSB_HEADS[head]})",
+            "inputs": "one fluorescence plane with bright nuclei (DAPI/Hoechst-like), any size",
+            "training_data": "DSB2018 stage-1 train split (353 images, BBBC038)",
+            "licence": "CC0 (training data)",
+            "credit": "Caicedo et al., Nature Methods 2019 (BBBC038 / Data Science Bowl 2018)",
+            "held_out": {
+                "data": "DSB2018 test split (56 images), mean over images",
+                "scores": {k: dsb[k] for k in ("csi@0.50", "map_csi", "f1@0.50", "pq@0.50")},
+            },
+            "built_by": "benchmarks/studies/dsb2018.py + tools/build_zoo.py",
+        },
+    )
+
+
+def phase_to_dapi_card() -> tuple[Path, dict[str, Any]]:
     isl = json.loads((RESULTS / "isl_neurons.json").read_text())["results"]["pix2pix"]
-    return {
-        "nuclei-fluorescence": (
-            Path(dsb.get("model", RESULTS / "dsb2018" / head)),
-            {
-                "task": f"nucleus instance segmentation ({DSB_HEADS[head]})",
-                "inputs": "one fluorescence plane with bright nuclei (DAPI/Hoechst-like), any size",
-                "training_data": "DSB2018 stage-1 train split (353 images, BBBC038)",
-                "licence": "CC0 (training data)",
-                "credit": "Caicedo et al., Nature Methods 2019 (BBBC038 / Data Science Bowl 2018)",
-                "held_out": {
-                    "data": "DSB2018 test split (56 images), mean over images",
-                    "scores": {k: dsb[k] for k in ("csi@0.50", "map_csi", "f1@0.50", "pq@0.50")},
-                },
-                "built_by": "benchmarks/studies/dsb2018.py + tools/build_zoo.py",
+    return (
+        RESULTS / "isl_neurons" / "pix2pix",
+        {
+            "task": "in silico labelling: phase contrast → DAPI (also MAP2, NFH); pix2pix",
+            "inputs": "13 phase-contrast focal planes (z-stack, in order), as in isl-neurons",
+            "training_data": "isl-neurons field, training region (columns 0-767)",
+            "licence": "CC-BY-4.0 (training data: credit below)",
+            "credit": "Christiansen et al., Cell 2018, 'In Silico Labeling' "
+            "(google/in-silico-labeling test data)",
+            "held_out": {
+                "data": "isl-neurons test strip (columns 768-1023)",
+                "scores": {f"pcc_{t}": isl["test"][t]["pcc"] for t in ("dapi", "map2", "nfh")},
             },
-        ),
-        "phase-to-dapi": (
-            RESULTS / "isl_neurons" / "pix2pix",
-            {
-                "task": "in silico labelling: phase contrast → DAPI (also MAP2, NFH); pix2pix",
-                "inputs": "13 phase-contrast focal planes (z-stack, in order), as in isl-neurons",
-                "training_data": "isl-neurons field, training region (columns 0-767)",
-                "licence": "CC-BY-4.0 (training data: credit below)",
-                "credit": "Christiansen et al., Cell 2018, 'In Silico Labeling' "
-                "(google/in-silico-labeling test data)",
-                "held_out": {
-                    "data": "isl-neurons test strip (columns 768-1023)",
-                    "scores": {f"pcc_{t}": isl["test"][t]["pcc"] for t in ("dapi", "map2", "nfh")},
-                },
-                "built_by": "benchmarks/studies/isl_neurons.py + tools/build_zoo.py",
+            "built_by": "benchmarks/studies/isl_neurons.py + tools/build_zoo.py",
+        },
+    )
+
+
+def cells_phase_card() -> tuple[Path, dict[str, Any]]:
+    report = json.loads((RESULTS / "cells_phase.json").read_text())["results"]
+    ours, cellpose = report["stainless_cells_phase"], report["cellpose_cyto_pretrained"]
+    scores = {k: ours["metrics"]["mean"][k] for k in ("csi@0.50", "map_csi", "f1@0.50", "ari")}
+    scores["csi@0.50 (>= 100 px)"] = ours["metrics_min100"]["mean"]["csi@0.50"]
+    scores["cellpose cyto csi@0.50, same run"] = cellpose["metrics"]["mean"]["csi@0.50"]
+    return (
+        Path(ours["model"]),
+        {
+            "task": "whole-cell instance segmentation from one phase-contrast image (flows "
+            "U-Net, Cellpose-style [Stringer2021]); resamples inputs by 0.64 internally",
+            "inputs": "one phase-contrast plane (10x-class objective; cells ~30-80 px across)",
+            "training_data": "Usiigaci phase-contrast fields of fibroblast-like cells, train split "
+            "(35 fields, 1022x1024); thresholds tuned on the val split (6)",
+            "licence": "MIT (training data: the oist/Usiigaci repository; credit below)",
+            "credit": "Tsai et al., 'Usiigaci: instance-aware cell tracking in stain-free phase "
+            "contrast microscopy enabled by machine learning', SoftwareX 2019",
+            "held_out": {
+                "data": "Usiigaci test split (5 fields, the project's own validation sets), "
+                "mean over fields; Cellpose cyto scored in the same report",
+                "scores": scores,
             },
-        ),
-    }
+            "pixel_size": "about 0.87 µm (Nikon Ti-E, 10x Ph1 objective, 1.5x intermediate "
+            "magnification, Hamamatsu Orca Flash 4.0 with 2x2 binning: 13 µm / 15, from the "
+            "Usiigaci README)",
+            "built_by": "benchmarks/studies/cells_phase.py + tools/build_zoo.py",
+        },
+    )
+
+
+CARDS = {
+    "cells-phase": cells_phase_card,
+    "nuclei-fluorescence": nuclei_fluorescence_card,
+    "phase-to-dapi": phase_to_dapi_card,
+}
+"""Built-in name -> the trained folder and card, read from the benchmark results."""
+
+
+def with_object_diameter(
+    info: SegmentationModelInfo, config: SegmentationConfig
+) -> SegmentationModelInfo:
+    """``info`` with the median diameter of its training objects, computed from the training
+    samples of its config as training does, where the model predates that record."""
+    if info.object_diameter_px is not None:
+        return info
+    training, _ = training_and_validation_samples(config.data)
+    labels = (crop_region(read_labels(s.labels).array, s.region, s.label) for s in training)
+    return dataclasses.replace(info, object_diameter_px=median_object_diameter(labels))
+
+
+def record_diameters() -> int:
+    """Add the training objects' diameter to the built-in segmentation models lacking it (the
+    weights and cards are unchanged)."""
+    for model in list_models():
+        if model_kind(model.folder) != "segmentation":
+            continue
+        info = read_segmentation_info(model.folder)
+        updated = with_object_diameter(info, read_segmentation_config(model.folder))
+        if updated != info:
+            update_model_folder(model.folder, info=updated)
+        print(f"{model.name}: objects {updated.object_diameter_px:.1f} px across (median)")
+    return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", nargs="+", choices=sorted(VERSIONS), help="build only these")
+    parser.add_argument(
+        "--record-diameters",
+        action="store_true",
+        help="only add the training objects' diameter to built-ins that lack it",
+    )
     args = parser.parse_args()
-    for name, (source, card) in cards().items():
+    if args.record_diameters:
+        return record_diameters()
+    for name, card_of in CARDS.items():
         if args.only and name not in args.only:
             continue
+        source, card = card_of()
         target = ZOO_ROOT / name
         if source.resolve() == target.resolve():
             print(f"{name}: already built from {source}")
@@ -120,14 +205,12 @@ def main() -> int:
         shutil.rmtree(target, ignore_errors=True)
         weights = read_weights(source)
         half = {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in weights.items()}
-        info = read_segmentation_info(source) if name != "phase-to-dapi" else None
-        save_model_folder(
-            target,
-            read_segmentation_config(source) if info else read_translation_config(source),
-            half,
-            info or read_translation_info(source),
-            read_meta(source),
-        )
+        if model_kind(source) == "segmentation":
+            config: SegmentationConfig | TranslationConfig = read_segmentation_config(source)
+            info: ModelInfo = with_object_diameter(read_segmentation_info(source), config)
+        else:
+            config, info = read_translation_config(source), read_translation_info(source)
+        save_model_folder(target, config, half, info, read_meta(source))
         version, changes = VERSIONS[name]
         card = {"name": name, **card, "version": version, "changes": changes}
         write_text_atomically(target / CARD, json.dumps(card, indent=2) + "\n")

@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from dense_tissue import (
     add_peer_options,
     run,
@@ -35,6 +34,7 @@ from dense_tissue import (
     segment_with_stainless,
 )
 
+from stainless.data.object_size import median_object_diameter
 from stainless.io import read_labels
 from stainless.model_folder import is_model_folder, read_meta
 from stainless.provenance import write_record
@@ -55,11 +55,9 @@ def split_files(data: Path, split: str) -> list[tuple[str, Path, Path]]:
 def median_diameter(pairs: list[tuple[str, Path, Path]]) -> float:
     """Median equivalent diameter (px) of the objects of the label images (Cellpose's
     ``diameter``)."""
-    diameters = []
-    for _, _, labels in pairs:
-        _, areas = np.unique(read_labels(labels).array, return_counts=True)
-        diameters += list(2 * np.sqrt(areas[1:] / np.pi))
-    return float(np.median(diameters))
+    diameter = median_object_diameter(read_labels(labels).array for _, _, labels in pairs)
+    assert diameter is not None, "the training masks hold no object"
+    return diameter
 
 
 def test_folder(pairs: list[tuple[str, Path, Path]]) -> Path:

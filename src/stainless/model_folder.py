@@ -18,7 +18,9 @@ model folders.)
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -40,6 +42,8 @@ CONFIG_YAML = "config.yaml"
 SEPARATE_INDEX = "separate.json"
 CHECKPOINTS = "checkpoints"
 LAST_CHECKPOINT = "last.ckpt"
+MIN_INPUT_SCALE, MAX_INPUT_SCALE = 0.05, 8.0
+"""The resampling a ``--diameter`` may ask for (beyond: a unit mistake, or out of memory)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,9 @@ class SegmentationModelInfo:
     target, so the network can be rebuilt without the translation model's folder.
     ``input_scale``: the magnification applied to images before the network (``data.scale``).
     ``channels``: which channels of an image feed the network (``data.channels``; None: all).
+    ``object_diameter_px``: the median equivalent diameter of the training objects in the
+    training images' own pixels (None for models trained before it was recorded), so that
+    ``segment --diameter`` can bring other images to the training size.
     """
 
     head: str
@@ -82,6 +89,34 @@ class SegmentationModelInfo:
     kind: str = "segmentation"
     input_scale: float = 1.0
     channels: list[int | str] | None = None
+    object_diameter_px: float | None = None
+
+    def at_diameter(self, diameter_px: float, source: str) -> SegmentationModelInfo:
+        """This info with ``input_scale`` set so that objects of ``diameter_px`` pixels reach
+        the network at the size of the training objects.
+
+        Raises
+        ------
+        ValueError
+            A diameter that is not a finite number > 0, or a model (named ``source``) that does
+            not record its training objects' diameter.
+        """
+        if not (math.isfinite(diameter_px) and diameter_px > 0):
+            raise ValueError(f"--diameter must be a finite number > 0, got {diameter_px}")
+        if self.object_diameter_px is None:
+            raise ValueError(
+                f"model '{source}' does not record the diameter of its training objects "
+                "(trained before it was recorded); retrain it, or resize the images instead"
+            )
+        scale = self.input_scale * self.object_diameter_px / diameter_px
+        if not MIN_INPUT_SCALE <= scale <= MAX_INPUT_SCALE:
+            raise ValueError(
+                f"--diameter {diameter_px:g} would resample the images by {scale:.3g} (the "
+                f"model's objects are {self.object_diameter_px:.0f} px across at scale "
+                f"{self.input_scale:g}); the supported range is {MIN_INPUT_SCALE}-"
+                f"{MAX_INPUT_SCALE}: check the diameter is in pixels"
+            )
+        return dataclasses.replace(self, input_scale=scale)
 
 
 ModelInfo = TranslationModelInfo | SegmentationModelInfo

@@ -78,20 +78,39 @@ def test_files_that_cannot_train_are_refused_before_training(
     assert not (tmp_path / "model").exists()
 
 
+def _rgb_folder(folder: Path) -> Path:
+    """Three RGB cell images (nucleus in red, cytoplasm in green) with their cell masks."""
+    folder.mkdir()
+    for seed in range(3):
+        sample = make_synthetic_sample((64, 64), cell_radius_px=7, seed=seed)
+        rgb = np.zeros((64, 64, 3), np.uint8)
+        rgb[..., 0] = sample.nuclear_stain * 250
+        rgb[..., 1] = (sample.cell_labels > 0) * 120
+        write_image(folder / f"cell{seed}_img.png", rgb, axes="YXC")
+        write_image(folder / f"cell{seed}_masks.png", sample.cell_labels, axes="YX")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("channels", "message"),
+    [("5,1", "has 3 channel(s); channel 5 does not exist"), ("magenta,1", "no channel named")],
+)
+def test_channels_the_images_lack_are_refused_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], channels: str, message: str
+) -> None:
+    folder = _rgb_folder(tmp_path / "rgb")
+    assert main(_train(folder, tmp_path / "model", "--channels", channels)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and "_img.png" in err[0], err
+    assert not (tmp_path / "model").exists()
+
+
 def test_channels_are_stored_and_a_grey_image_lacking_the_nucleus_still_segments(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from stainless.model_folder import read_segmentation_info
 
-    folder = tmp_path / "rgb"
-    folder.mkdir()
-    for seed in range(3):
-        sample = make_synthetic_sample((64, 64), cell_radius_px=7, seed=seed)
-        rgb = np.zeros((64, 64, 3), np.uint8)  # nucleus in red, cytoplasm in green
-        rgb[..., 0] = sample.nuclear_stain * 250
-        rgb[..., 1] = (sample.cell_labels > 0) * 120
-        write_image(folder / f"cell{seed}_img.png", rgb, axes="YXC")
-        write_image(folder / f"cell{seed}_masks.png", sample.cell_labels, axes="YX")
+    folder = _rgb_folder(tmp_path / "rgb")
     argv = _train(folder, tmp_path / "model", "--channels", "2,1")
     assert main(argv) == 0
     info = read_segmentation_info(tmp_path / "model")
@@ -112,3 +131,38 @@ def test_channels_are_stored_and_a_grey_image_lacking_the_nucleus_still_segments
     bad = [*segment, "--input", str(folder / "cell1_img.png"), "--channels", "5,1"]
     assert main([*bad, "--overwrite"]) == 2
     assert "has 3 channel(s); channel 5 does not exist" in capsys.readouterr().err
+
+
+def test_the_training_objects_size_is_recorded_and_drives_diameter_and_fine_tuning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stainless.data.object_size import median_object_diameter
+    from stainless.io import read_image, read_labels
+    from stainless.model_folder import read_segmentation_info
+
+    folder = _cellpose_folder(tmp_path / "data", 2)
+    assert main(_train(folder, tmp_path / "model")) == 0
+    diameter = read_segmentation_info(tmp_path / "model").object_diameter_px
+    training_labels = [read_labels(p).array[:, :48] for p in sorted(folder.glob("*_masks.png"))]
+    assert diameter == pytest.approx(median_object_diameter(training_labels), rel=0.05)
+    assert diameter is not None
+    segment = ["segment", "--model", str(tmp_path / "model"), "--input", str(folder)]
+    out = tmp_path / "out"
+    assert main([*segment, "--output", str(out), "--diameter", str(2 * diameter)]) == 0
+    labels = read_image(out / "field0_img_labels.tif").array
+    assert labels.shape[-2:] == (64, 64)  # back at the image's own size
+    assert main([*segment, "--output", str(tmp_path / "x"), "--diameter", "0.1"]) == 2
+    assert "check the diameter is in pixels" in capsys.readouterr().err
+    big = tmp_path / "big"  # the same fields magnified twice: objects twice as wide
+    big.mkdir()
+    for path in folder.iterdir():
+        array = read_image(path).array.reshape(64, 64)
+        write_image(big / path.name, np.kron(array, np.ones((2, 2), array.dtype)), axes="YX")
+    init = ["--init", str(tmp_path / "model")]
+    assert main(_train(big, tmp_path / "tuned", *init)) == 0
+    assert "training at scale" in capsys.readouterr().out
+    big_diameter = median_object_diameter(read_labels(p).array for p in big.glob("*_masks.png"))
+    assert big_diameter is not None
+    scale = load_segmentation_config(tmp_path / "tuned" / "config.yaml").data.scale
+    assert scale == pytest.approx(diameter / big_diameter, rel=1e-3)
+    assert 0.35 < scale < 0.6  # about half: the init saw objects half as wide

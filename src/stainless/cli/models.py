@@ -46,6 +46,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_info(args: argparse.Namespace) -> int:
     """The full card of one model."""
+    from stainless.model_folder import model_kind, read_segmentation_info
     from stainless.zoo import get_model
 
     model = get_model(args.name)
@@ -58,6 +59,11 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"training data: {model.training_data}")
     print(f"licence:       {model.licence}")
     print(f"credit:        {model.credit}")
+    print(f"pixel size:    {model.pixel_size or 'not stated by the training data'}")
+    if model_kind(model.folder) == "segmentation":
+        diameter = read_segmentation_info(model.folder).object_diameter_px
+        size = f"median {diameter:.0f} px across" if diameter else "not recorded"
+        print(f"objects:       {size} in the training images (segment --diameter rescales)")
     print(f"held-out:      {_metrics(model.held_out)}")
     print(f"               on {model.held_out.get('data', '')}")
     print(f"built by:      {model.built_by}")

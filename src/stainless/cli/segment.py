@@ -16,6 +16,7 @@ EXAMPLES = """examples:
   stainless segment --model models/nuclei --input img.tif --output out/ --outlines --min-size 30
   stainless segment --model models/nuclei --input big.ome.tif --output out/ --tile 1024 --h 0.2
   stainless segment --model nuclei-fluorescence --input dapi/ --output labels/ --tta
+  stainless segment --model cells-phase --input phase/ --output look/ --outlines --diameter 90
 """
 
 
@@ -51,6 +52,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="which channels feed the model, Cellpose-style: '2,1' (cytoplasm in green, nucleus "
         "in red), names ('green,red') or 1-based indices, 0/none = absent (default: the "
         "model's own)",
+    )
+    parser.add_argument(
+        "--diameter",
+        type=float,
+        metavar="PX",
+        help="typical object diameter in your images, in pixels, as in Cellpose: images are "
+        "resampled so objects reach the model at its training size (default: no resampling; "
+        "`stainless models info` / model.json give the model's own)",
     )
     parser.add_argument("--outlines", action="store_true", help="also write an outline PNG")
     parser.set_defaults(handler=run)
@@ -89,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
 
     options = _inputs.tiling_options(args)
     thresholds = _overrides(args)
-    predictor = SegmentationPredictor.load(args.model, args.device, args.precision)
+    predictor = SegmentationPredictor.load(
+        args.model, args.device, args.precision, diameter=args.diameter
+    )
     channels = parse_channels(args.channels) if args.channels else None
     in_force = channels if channels is not None else predictor.info.channels
     # with channels chosen, every file is a whole sample (its channels are picked from it)

@@ -6,9 +6,12 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from stainless.model_folder import SegmentationModelInfo
 
 EXAMPLES = """examples:
   stainless train translation --config benchmarks/configs/isl_neurons_unet.yaml
@@ -16,6 +19,7 @@ EXAMPLES = """examples:
   stainless train segmentation --config nuclei.yaml --init models/phase-to-dapi --max-images 5
   stainless train segmentation --images imgs/ --labels masks/ --output models/mine --max-minutes 15
   stainless train segmentation --images imgs/ --labels masks/ --init nuclei-fluorescence --output m
+  stainless train segmentation --images phase/ --labels masks/ --init cells-phase --output m
   stainless train translation --config cfg.yaml --seed 1 --output models/dapi-seed1
   stainless train segmentation --config cfg.yaml --set data.crop_size=256 --set data.batch_size=2
   stainless train translation --config cfg.yaml --resume       # continue an interrupted run
@@ -171,8 +175,9 @@ def _config_from_files(args: argparse.Namespace, overrides: dict[str, Any]) -> A
     from stainless.cli._inputs import named_files
     from stainless.config.loading import segmentation_config_from_mapping
     from stainless.config.recipe import segmentation_recipe
+    from stainless.data.object_size import object_diameters
     from stainless.io import pair_by_name, read_header, read_labels
-    from stainless.model_folder import model_kind, resolve_model
+    from stainless.model_folder import model_kind, read_segmentation_info, resolve_model
 
     if args.config is not None:
         raise ValueError("give either --config or --images/--labels, not both")
@@ -190,25 +195,52 @@ def _config_from_files(args: argparse.Namespace, overrides: dict[str, Any]) -> A
             f"{len(pairs.unpaired)} file(s) do not pair between --images and --labels: "
             f"{names}{more} (files pair by name after stripping _masks, _img, _labels, ...)"
         )
+    diameters = []
     for sample in pairs.samples:
-        ids = np.unique(read_labels(sample.targets[0]).array)
-        objects = int(np.count_nonzero(ids))
-        if objects <= 1:
+        sizes = object_diameters(read_labels(sample.targets[0]).array)
+        if sizes.size <= 1:
             raise ValueError(
-                f"labels '{sample.targets[0]}' hold {objects} object(s); training needs instance "
-                "labels (one id per object; a binary mask? see 'stainless labels')"
+                f"labels '{sample.targets[0]}' hold {sizes.size} object(s); training needs "
+                "instance labels (one id per object; a binary mask? see 'stainless labels')"
             )
+        diameters.append(sizes)
     smallest = min(min(read_header(s.inputs[0]).yx_shape) for s in pairs.samples)
     init = resolve_model(args.init) if args.init is not None else None
+    fine_tune = init is not None and model_kind(init) == "segmentation"
+    scale = None
+    if fine_tune and init is not None:
+        scale = matching_scale(
+            read_segmentation_info(init), float(np.median(np.concatenate(diameters)))
+        )
     raw = segmentation_recipe(
         [(s.inputs[0], s.targets[0]) for s in pairs.samples],
         args.output,
         smallest_side=smallest,
         init=init,
-        fine_tune=init is not None and model_kind(init) == "segmentation",
+        fine_tune=fine_tune,
         seed=args.seed or 0,
+        scale=scale,
     )
     return segmentation_config_from_mapping(raw, "--images/--labels", **overrides)
+
+
+def matching_scale(init: SegmentationModelInfo, diameter_px: float) -> float | None:
+    """The ``data.scale`` that shows objects of ``diameter_px`` (the user's labels) to a model
+    being fine-tuned at the size of its own training objects (``SegmentationModelInfo``
+    ``init``); None when the model does not record that size. Kept within the supported
+    resampling range."""
+    from stainless.model_folder import MAX_INPUT_SCALE, MIN_INPUT_SCALE
+
+    if init.object_diameter_px is None:
+        return None
+    scale = init.input_scale * init.object_diameter_px / diameter_px
+    chosen = float(np.clip(scale, MIN_INPUT_SCALE, MAX_INPUT_SCALE))
+    print(
+        f"objects are {diameter_px:.0f} px across (median); the init model's were "
+        f"{init.object_diameter_px:.0f} px at scale {init.input_scale:g}: training at scale "
+        f"{chosen:.3g}"
+    )
+    return round(chosen, 4)
 
 
 def run_segmentation(args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ def segmentation_recipe(
     init: Path | str | None = None,
     fine_tune: bool = False,
     seed: int = 0,
+    scale: float | None = None,
 ) -> dict[str, Any]:
     """The config (as a YAML-ready mapping) for training on ``pairs`` of (image, labels).
 
@@ -50,6 +51,9 @@ def segmentation_recipe(
         :func:`stainless.config.loading.fine_tuning`); otherwise the flows U-Net of
         :data:`FLOWS_RECIPE` is trained (from a translation model's U-Net when ``init`` is one).
     seed : int
+    scale : float, optional
+        ``data.scale`` (the magnification before the network); unset: 1, or the fine-tuned
+        model's own.
 
     Returns
     -------
@@ -91,6 +95,8 @@ def segmentation_recipe(
             "augment": {"flips": True, "rot90": True, "scaling": [0.8, 1.25], "intensity": True},
         }
     )
+    if scale is not None:
+        data["scale"] = scale
     model: dict[str, Any] = {} if fine_tune else dict(FLOWS_RECIPE)
     if init is not None:
         model["init"] = str(init)

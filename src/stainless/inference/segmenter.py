@@ -69,11 +69,20 @@ class SegmentationPredictor:
 
     @classmethod
     def load(
-        cls, folder: str | Path, device: str = "auto", precision: str = "auto"
+        cls,
+        folder: str | Path,
+        device: str = "auto",
+        precision: str = "auto",
+        diameter: float | None = None,
     ) -> SegmentationPredictor:
         """Load a model folder written by ``stainless train segmentation``, or a built-in model
-        by name (``stainless models list``)."""
+        by name (``stainless models list``). With ``diameter`` (px: the typical object size in
+        the images to come), images are resampled so their objects reach the network at the
+        size of the training objects (``SegmentationModelInfo.at_diameter``); labels come back
+        at the image's own size."""
         network, info = load_segmentation_network(resolve_model(folder))
+        if diameter is not None:
+            info = info.at_diameter(diameter, str(folder))
         return cls(network, info, device, precision)
 
     def input_planes(

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader
 
 from stainless import model_folder
 from stainless.config import SegmentationConfig
+from stainless.data.object_size import median_object_diameter
 from stainless.data.segmentation import (
     LoadedSegmentationSample,
     SegmentationCrops,
@@ -138,6 +139,7 @@ def train_segmentation(
         transfer=transfer,
         input_scale=data.scale,
         channels=data.channels,
+        object_diameter_px=median_object_diameter(s.labels for s in training),
     )
     tuning: dict[str, Any] = {}
     if post.tune_on == "val" and validation and DECODERS[info.head].tunable(info.classes):

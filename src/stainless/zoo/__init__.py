@@ -3,7 +3,8 @@
 Each built-in model is a normal model folder under ``stainless/zoo/<name>/`` (weights stored as
 float16 safetensors to halve the download; they are widened to float32 on loading) plus a
 ``zoo.json`` card: task, expected inputs, training data and its licence and credit, held-out
-metrics, how it was built (``tools/build_zoo.py``), and a version that grows whenever the
+metrics, the pixel size of the training images where the source states it, how it was built
+(``tools/build_zoo.py``), and a version that grows whenever the
 weights change (with what changed). Wherever a model folder is
 accepted (``--model``), a built-in name works too
 (:func:`stainless.model_folder.resolve_model`).
@@ -35,6 +36,7 @@ class ZooModel:
     folder: Path
     version: int = 1
     changes: str = ""
+    pixel_size: str = ""
 
     @property
     def size_bytes(self) -> int:

@@ -226,3 +226,17 @@ def test_fine_tuning_takes_the_init_models_scale_and_channels_unless_set(
     config["data"]["scale"] = 1.0
     kept = fine_tuning(load_segmentation_config(write_config(seg_folder, config)))
     assert kept.data.scale == 1.0
+
+
+def test_the_summary_table_gives_mean_and_std_over_seeds_in_k_order() -> None:
+    from stainless.experiments.sweep import summary_table
+
+    def row(k: str, init: str, seed: int, csi: float) -> dict[str, str]:
+        keys = {"task": "t", "variant": "v", "k": k, "init": init, "seed": str(seed)}
+        return {**keys, "csi@0.50": str(csi), "iou": "0.5", "training_seconds": "10"}
+
+    rows = [row("5", "random", 0, 0.5), row("1", "random", 0, 0.2), row("1", "random", 1, 0.4)]
+    rows.append(row("1", "built-in", 0, 0.7))
+    lines = summary_table(rows).splitlines()
+    assert lines[2] == "| t | v | 1 | random | 0.300 ± 0.100 | 0.500 ± 0.000 | 2 | 10.0 |"
+    assert [line.split(" | ")[2:4] for line in lines[3:]] == [["1", "built-in"], ["5", "random"]]

@@ -40,10 +40,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run_sweep_command(args: argparse.Namespace) -> int:
     """Load the config, run the missing runs, write the plot."""
     from stainless.experiments.plots import plot_sweep
-    from stainless.experiments.sweep import load_sweep_config, run_sweep
+    from stainless.experiments.sweep import load_sweep_config, run_sweep, summary_table
 
     config = load_sweep_config(args.config)
     rows = run_sweep(config, report=lambda line: print(line, file=sys.stderr, flush=True))
     plot = plot_sweep(rows, config.csv.with_suffix(".png"))
+    print(summary_table(rows))
     print(f"{len(rows)} runs in {config.csv}; plot {plot}")
     return 0

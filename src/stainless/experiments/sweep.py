@@ -266,3 +266,28 @@ def summarise(
         entry["training_seconds_mean"] = round(float(np.mean(seconds)), 1)
         summary.append(entry)
     return summary
+
+
+def summary_table(
+    rows: Sequence[dict[str, str]], metrics: Sequence[str] = ("csi@0.50", "iou")
+) -> str:
+    """A Markdown table of the sweep: one line per task, variant, K and init with the mean ±
+    std over seeds of ``metrics``, the number of seeds and the mean training time."""
+    by = ("task", "variant", "k", "init")
+    lines = [
+        "| " + " | ".join([*by, *metrics, "seeds", "training s"]) + " |",
+        "|" + "---|" * (len(by) + len(metrics) + 2),
+    ]
+
+    def order(entry: dict[str, Any]) -> tuple[str, str, float]:
+        k = str(entry["k"])
+        return (entry["task"], entry["variant"], float(k) if k.isdigit() else float("inf"))
+
+    for entry in sorted(summarise(rows, by, metrics), key=order):
+        scores = [
+            f"{entry[m]:.3f} ± {entry[f'{m}_std']:.3f}" if entry[m] is not None else ""
+            for m in metrics
+        ]
+        cells = [*(str(entry[key]) for key in by), *scores, str(entry["seeds"])]
+        lines.append("| " + " | ".join([*cells, str(entry["training_seconds_mean"])]) + " |")
+    return "\n".join(lines)

@@ -12,9 +12,14 @@ train 35, val 6 (thresholds), test 5 (reported). Stages:
             the model also segments the middle isl-neurons phase plane (another cell type and
             microscope, no cell masks) for a picture. Writes ``results/cells_phase.json`` and
             ``results/cells_phase_isl_neurons.png``.
+``path``    the README's "Segment your cells" commands, timed: the built-in segments the test
+            fields with outlines; it is fine-tuned on 3 training fields (a seeded draw) with
+            ``--max-minutes 5``; the tuned model segments the test fields, which are evaluated.
+            Writes ``results/cells_phase_path.json``.
 
     python benchmarks/studies/cells_phase.py train
     python benchmarks/studies/cells_phase.py report [--model FOLDER]
+    python benchmarks/studies/cells_phase.py path [--model cells-phase]
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from dense_tissue import (
     add_peer_options,
     run,
@@ -117,13 +123,63 @@ def report(model: Path, data: Path, peers_python: Path, weights: Path, out: Path
         )
 
 
+def user_path(model: str, data: Path, out: Path, fields: int = 3, minutes: float = 5) -> None:
+    """The four README commands on Usiigaci, each timed (step 2, annotation, is the masks)."""
+    started = time.perf_counter()
+    test = test_folder(split_files(data, "test"))
+    work = RESULTS / "path"
+    chosen = np.random.default_rng(0).permutation(split_files(data, "train"))[:fields]
+    mine = work / "mine"
+    mine.mkdir(parents=True, exist_ok=True)
+    for name, image, labels in chosen:
+        for link, target in ((f"{name}_img.png", image), (f"{name}_masks.png", labels)):
+            if not (mine / link).exists():
+                (mine / link).symlink_to(Path(target).resolve())
+    seconds: dict[str, float] = {}
+
+    def timed(step: str, argv: list[str]) -> None:
+        clock = time.perf_counter()
+        run(argv)
+        seconds[step] = round(time.perf_counter() - clock, 1)
+
+    images = [str(p) for p in sorted(test.glob("*_img.png"))]
+    look = ["segment", "--model", model, "--input", *images, "--outlines", "--overwrite"]
+    timed("1_look", [*look, "--output", str(work / "look")])
+    tuned = work / "my-cells"
+    files = ["--images", str(mine), "--labels", str(mine), "--output", str(tuned)]
+    budget = ["--max-minutes", str(minutes), "--overwrite", "--no-progress"]
+    timed("3_fine_tune", ["train", "segmentation", *files, "--init", model, *budget])
+    predictions = work / "pred"
+    segment = ["segment", "--model", str(tuned), "--input", *images, "--overwrite"]
+    timed("4_segment", [*segment, "--output", str(predictions)])
+    clock = time.perf_counter()
+    tuned_scores = scored(predictions, 0.0, test, seconds_key="unused")
+    seconds["4_evaluate"] = round(time.perf_counter() - clock, 1)
+    built_in = scored(work / "look", 0.0, test, seconds_key="unused")
+    output = {
+        "benchmark": "cells_phase_path",
+        "protocol": f"README 'Segment your cells' on Usiigaci: fine-tune {model} on {fields} "
+        f"training fields (seed 0 draw) with --max-minutes {minutes}; the 5 test fields",
+        "fields": [name for name, _, _ in chosen],
+        "seconds": seconds,
+        "test_csi@0.50": {
+            "built_in": built_in["metrics"]["mean"]["csi@0.50"],
+            "fine_tuned": tuned_scores["metrics"]["mean"]["csi@0.50"],
+        },
+        "fine_tuned_meta": {k: read_meta(tuned).get(k) for k in ("batches", "stopped_by")},
+    }
+    write_record(out, output, started)
+    print(output["seconds"], output["test_csi@0.50"])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("stage", choices=("train", "report"))
+    parser.add_argument("stage", choices=("train", "report", "path"))
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--model", type=Path, default=RESULTS / "flows")
+    parser.add_argument("--path-model", default="cells-phase", help="the model of 'path'")
     add_peer_options(parser)
     parser.add_argument("--output", type=Path, default=HERE / "results" / "cells_phase.json")
     args = parser.parse_args()
@@ -136,6 +192,10 @@ def main() -> int:
         run(
             ["train", "segmentation", "--config", str(CONFIG), "--output", str(args.model), *budget]
         )
+        return 0
+    if args.stage == "path":
+        path_json = args.output.with_name("cells_phase_path.json")
+        user_path(args.path_model, data, path_json)
         return 0
     report(args.model, data, args.peers_python, args.cellpose_weights, args.output)
     return 0

@@ -8,19 +8,24 @@ from pathlib import Path
 import pytest
 
 from stainless.cli.main import main
-from stainless.model_folder import resolve_model
+from stainless.model_folder import read_segmentation_info, resolve_model
 from stainless.zoo import get_model, list_models
 
 
-def test_both_built_in_models_are_shipped_with_cards() -> None:
+def test_the_built_in_models_are_shipped_with_cards() -> None:
     names = [m.name for m in list_models()]
-    assert names == ["nuclei-fluorescence", "phase-to-dapi"]
+    assert names == ["cells-phase", "nuclei-fluorescence", "phase-to-dapi"]
     for model in list_models():
         assert model.licence and model.credit and model.held_out["scores"]
         assert 1e6 < model.size_bytes < 40e6  # float16 weights keep the wheel small
     assert "CC-BY-4.0" in get_model("phase-to-dapi").licence
     nuclei = get_model("nuclei-fluorescence")  # v2: the flows head won on DSB2018 validation
     assert nuclei.version == 2 and "flows" in nuclei.task and nuclei.changes
+    cells = get_model("cells-phase")
+    assert "MIT" in cells.licence and "Usiigaci" in cells.credit and "µm" in cells.pixel_size
+    assert "cellpose cyto csi@0.50, same run" in cells.held_out["scores"]
+    for name in ("cells-phase", "nuclei-fluorescence"):  # segment --diameter needs it
+        assert read_segmentation_info(get_model(name).folder).object_diameter_px is not None
 
 
 def test_names_resolve_and_unknown_names_are_refused(tmp_path: Path) -> None:
@@ -38,6 +43,9 @@ def test_models_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert "nuclei-fluorescence" in listing and "phase-to-dapi" in listing and "MB" in listing
     assert main(["models", "info", "phase-to-dapi"]) == 0
     assert "Christiansen" in capsys.readouterr().out
+    assert main(["models", "info", "cells-phase"]) == 0
+    info = capsys.readouterr().out
+    assert "pixel size:    about 0.87 µm" in info and "px across in the training" in info
     assert main(["models", "info", "nope"]) == 2
 
 

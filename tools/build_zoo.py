@@ -127,7 +127,8 @@ def cells_phase_card() -> tuple[Path, dict[str, Any]]:
         {
             "task": "whole-cell instance segmentation from one phase-contrast image (flows "
             "U-Net, Cellpose-style [Stringer2021]); resamples inputs by 0.64 internally",
-            "inputs": "one phase-contrast plane (10x-class objective; cells ~30-80 px across)",
+            "inputs": "one phase-contrast plane; the training cells are 26-87 px across (5th-95th "
+            "percentile, median 49; segment --diameter rescales other sizes)",
             "training_data": "Usiigaci phase-contrast fields of fibroblast-like cells, train split "
             "(35 fields, 1022x1024); thresholds tuned on the val split (6)",
             "licence": "MIT (training data: the oist/Usiigaci repository; credit below)",

@@ -14,7 +14,7 @@ train 35, val 6 (thresholds), test 5 (reported). Stages:
             ``results/cells_phase_isl_neurons.png``.
 ``path``    the README's "Segment your cells" commands, timed: the built-in segments the test
             fields with outlines; it is fine-tuned on 3 training fields (a seeded draw) with
-            ``--max-minutes 5``; the tuned model segments the test fields, which are evaluated.
+            ``--max-minutes 2``; the tuned model segments the test fields, which are evaluated.
             Writes ``results/cells_phase_path.json``.
 
     python benchmarks/studies/cells_phase.py train
@@ -123,7 +123,7 @@ def report(model: Path, data: Path, peers_python: Path, weights: Path, out: Path
         )
 
 
-def user_path(model: str, data: Path, out: Path, fields: int = 3, minutes: float = 5) -> None:
+def user_path(model: str, data: Path, out: Path, fields: int = 3, minutes: float = 2) -> None:
     """The four README commands on Usiigaci, each timed (step 2, annotation, is the masks)."""
     started = time.perf_counter()
     test = test_folder(split_files(data, "test"))

@@ -91,6 +91,13 @@ class SegmentationModelInfo:
     channels: list[int | str] | None = None
     object_diameter_px: float | None = None
 
+    def scale_at(self, diameter_px: float) -> float | None:
+        """The ``input_scale`` that brings objects of ``diameter_px`` pixels to the size of the
+        training objects ([Stringer2021]'s diameter rescaling); None when not recorded."""
+        if self.object_diameter_px is None:
+            return None
+        return self.input_scale * self.object_diameter_px / diameter_px
+
     def at_diameter(self, diameter_px: float, source: str) -> SegmentationModelInfo:
         """This info with ``input_scale`` set so that objects of ``diameter_px`` pixels reach
         the network at the size of the training objects.
@@ -103,12 +110,12 @@ class SegmentationModelInfo:
         """
         if not (math.isfinite(diameter_px) and diameter_px > 0):
             raise ValueError(f"--diameter must be a finite number > 0, got {diameter_px}")
-        if self.object_diameter_px is None:
+        scale = self.scale_at(diameter_px)
+        if scale is None:
             raise ValueError(
                 f"model '{source}' does not record the diameter of its training objects "
                 "(trained before it was recorded); retrain it, or resize the images instead"
             )
-        scale = self.input_scale * self.object_diameter_px / diameter_px
         if not MIN_INPUT_SCALE <= scale <= MAX_INPUT_SCALE:
             raise ValueError(
                 f"--diameter {diameter_px:g} would resample the images by {scale:.3g} (the "

@@ -231,9 +231,9 @@ def matching_scale(init: SegmentationModelInfo, diameter_px: float) -> float | N
     resampling range."""
     from stainless.model_folder import MAX_INPUT_SCALE, MIN_INPUT_SCALE
 
-    if init.object_diameter_px is None:
+    scale = init.scale_at(diameter_px)
+    if scale is None or init.object_diameter_px is None:
         return None
-    scale = init.input_scale * init.object_diameter_px / diameter_px
     chosen = float(np.clip(scale, MIN_INPUT_SCALE, MAX_INPUT_SCALE))
     print(
         f"objects are {diameter_px:.0f} px across (median); the init model's were "

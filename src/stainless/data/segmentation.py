@@ -126,18 +126,26 @@ def samples_from_segmentation_manifest(
     ]
 
 
+def listed_samples(
+    data: SegmentationDataConfig,
+) -> tuple[list[SegmentationSampleConfig], list[SegmentationSampleConfig]]:
+    """The configured training and validation samples as lists: those listed, then the
+    manifest's ``split`` and ``validation_split`` rows."""
+    samples, validation = list(data.samples), list(data.validation)
+    if data.manifest is not None:
+        samples += samples_from_segmentation_manifest(data.manifest, data.split)
+        if data.validation_split:
+            validation += samples_from_segmentation_manifest(data.manifest, data.validation_split)
+    return samples, validation
+
+
 def training_and_validation_samples(
     data: SegmentationDataConfig,
 ) -> tuple[list[SegmentationSampleConfig], list[SegmentationSampleConfig]]:
     """The configured training samples (first ``max_images``) and validation samples (listed,
     from the manifest's validation split, and cut off each training image by
     ``validation_fraction``)."""
-    training = list(data.samples)
-    validation = list(data.validation)
-    if data.manifest is not None:
-        training += samples_from_segmentation_manifest(data.manifest, data.split)
-        if data.validation_split:
-            validation += samples_from_segmentation_manifest(data.manifest, data.validation_split)
+    training, validation = listed_samples(data)
     if not training:
         raise ValueError(f"no training sample (manifest split '{data.split}' is empty?)")
     if data.max_images is not None:

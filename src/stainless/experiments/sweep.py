@@ -24,14 +24,12 @@ import numpy as np
 from stainless.config import (
     SWEEP_PATHS,
     SegmentationConfig,
-    SegmentationDataConfig,
-    SegmentationSampleConfig,
     SweepConfig,
     fine_tuning,
     load_segmentation_config,
     read_config,
 )
-from stainless.data.segmentation import samples_from_segmentation_manifest
+from stainless.data.segmentation import listed_samples, samples_from_segmentation_manifest
 from stainless.inference.segmenter import SegmentationPredictor
 from stainless.io import crop_region, read_input_planes, read_labels, write_text_atomically
 from stainless.metrics import DEFAULT_THRESHOLDS, instance_metrics
@@ -148,19 +146,6 @@ def run_config(
     )
     model = config.model.model_copy(update={"init": sweep.inits[init]})
     return fine_tuning(config.model_copy(update={"data": data, "model": model}), task)
-
-
-def listed_samples(
-    data: SegmentationDataConfig,
-) -> tuple[list[SegmentationSampleConfig], list[SegmentationSampleConfig]]:
-    """A task's training and validation samples as lists: those listed, then the manifest's
-    ``split`` and ``validation_split`` rows."""
-    samples, validation = list(data.samples), list(data.validation)
-    if data.manifest is not None:
-        samples += samples_from_segmentation_manifest(data.manifest, data.split)
-        if data.validation_split:
-            validation += samples_from_segmentation_manifest(data.manifest, data.validation_split)
-    return samples, validation
 
 
 def load_test_images(sweep: SweepConfig) -> list[TestImage]:

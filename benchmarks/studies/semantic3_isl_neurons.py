@@ -1,14 +1,21 @@
 """3-class semantic segmentation from phase contrast: background / nucleus / cell (isl-neurons).
 
 Labels come from the stains, as in the bright-field nucleus/cytoplasm paper: nuclei from DAPI
-(instances, ``--split distance_intensity``), cells from MAP2 (semantic mask); cytoplasm = MAP2
-and not nucleus. U-Net, the small FC-DenseNet (Tiramisu) and DeepLabv3+ train on the training
-region (columns 0–767) with the same crops, loss (CE + Dice, balanced class weights) and budget
-(``benchmarks/configs/semantic3_isl_<arch>.yaml``), and are scored on the test strip (columns
-768–1023) by ``stainless segment`` + ``stainless evaluate semantic``: Dice per class, parameter
-count and training time. Paper (bright-field, 3 classes): Dice 0.91 / 0.93 / 0.94.
+(instances, ``--split distance_intensity``), cells from MAP2 — either the MAP2 mask (``map2``:
+cell bodies and the thin neurites) or one compact cell per nucleus (``compact``: a watershed of
+MAP2 seeded by the nuclei, kept within 25 px of its nucleus, ``labels from-fluorescence
+--seeds``); cytoplasm = cell and not nucleus. U-Net, the small FC-DenseNet (Tiramisu) and
+DeepLabv3+ train on the training region (columns 0–767) with the same crops, loss (CE + Dice,
+balanced class weights) and wall-time budget (``--minutes``; the learning rate follows a cosine
+that ends with the budget), on the mean and spread of the phase planes (``input_planes: any``,
+so the models also take one plane), and are scored on the test strip (columns 768–1023) by
+``stainless segment`` + ``stainless evaluate semantic``: Dice per class, parameter count, training
+time and the validation curve. ``unet_isl`` starts the U-Net from the body of the translation
+model given by ``--isl-init`` (in silico labelling pretraining, as the ISL paper does for nuclei)
+at the same budget as ``unet``. Paper (bright-field, 3 classes): Dice 0.91 / 0.93 / 0.94.
 
-    python benchmarks/studies/semantic3_isl_neurons.py [--reuse] [--data ../shared/data]
+    python benchmarks/studies/semantic3_isl_neurons.py --minutes 12 --isl-init MODEL \
+        [--variants unet unet_isl tiramisu deeplabv3plus unet_compact] [--reuse]
 
 Writes ``benchmarks/results/semantic3_isl_neurons.json``.
 """
@@ -16,6 +23,7 @@ Writes ``benchmarks/results/semantic3_isl_neurons.json``.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 import time
@@ -25,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from stainless.cli.main import main as stainless
-from stainless.config import load_segmentation_config
+from stainless.config import SegmentationConfig, load_segmentation_config
 from stainless.data.segmentation import load_segmentation_sample
 from stainless.data.targets import three_class_target
 from stainless.io import write_image
@@ -36,7 +44,9 @@ from stainless.training.segmentation import train_segmentation
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 RESULTS = HERE / "results" / "semantic3_isl_neurons"
-ARCHITECTURES = ("unet", "tiramisu", "deeplabv3plus")
+VARIANTS = ("unet", "unet_isl", "tiramisu", "deeplabv3plus", "unet_compact")
+"""Variant name → architecture config ``semantic3_isl_<arch>.yaml`` (the part before ``_``)."""
+COMPACT_DISTANCE_PX = 25
 CLASSES = ["background", "nucleus", "cell"]
 TEST_REGION = (0, 768, 1024, 1024)
 
@@ -49,16 +59,48 @@ def make_labels(data: Path) -> None:
         args = ["--split", "distance_intensity", "--output", str(nuclei)]
         if stainless(["labels", "from-fluorescence", "--input", dapi, *args]) != 0:
             raise RuntimeError("labels from DAPI failed")
+    map2 = str(data / "isl-neurons" / "map2.png")
     if not (RESULTS / "labels" / "map2_mask.tif").is_file():
-        map2 = str(data / "isl-neurons" / "map2.png")
         args = ["--mode", "semantic", "--output", str(RESULTS / "labels")]
         if stainless(["labels", "from-fluorescence", "--input", map2, *args]) != 0:
             raise RuntimeError("labels from MAP2 failed")
+    if not (RESULTS / "compact" / "map2_labels.tif").is_file():
+        seeds = str(nuclei / "dapi_labels.tif")
+        args = ["--seeds", seeds, "--max-distance", str(COMPACT_DISTANCE_PX)]
+        args += ["--output", str(RESULTS / "compact")]
+        if stainless(["labels", "from-fluorescence", "--input", map2, *args]) != 0:
+            raise RuntimeError("compact cells from MAP2 and the nuclei failed")
 
 
-def test_files(config_path: Path) -> tuple[Path, Path]:
-    """The test strip's 13 planes (one CYX TIFF) and its class map."""
-    config = load_segmentation_config(config_path)
+def variant_config(variant: str, minutes: float, isl_init: Path | None) -> SegmentationConfig:
+    """The architecture's config with the study's budget, inputs and labels."""
+    architecture = variant.split("_")[0]
+    config = load_segmentation_config(HERE / "configs" / f"semantic3_isl_{architecture}.yaml")
+    data = config.data.model_copy(update={"input_planes": "any", "crops_per_epoch": 256})
+    if variant.endswith("_compact"):
+        cells = RESULTS / "compact" / "map2_labels.tif"
+        data.samples = [s.model_copy(update={"cells": cells}) for s in data.samples]
+    model = config.model
+    if variant.endswith("_isl"):
+        if isl_init is None:
+            raise ValueError("the unet_isl variant needs --isl-init (a translation model)")
+        model = model.model_copy(update={"init": isl_init, "init_target": "dapi"})
+    training = config.training.model_copy(
+        update={"epochs": 10000, "max_minutes": minutes, "precision": "fp32"}
+    )
+    return config.model_copy(
+        update={
+            "data": data,
+            "model": model,
+            "training": training,
+            "output": RESULTS / variant,
+        }
+    )
+
+
+def test_files(config: SegmentationConfig, compact: bool) -> tuple[Path, Path]:
+    """The test strip's 13 planes (one CYX TIFF) and its class map (with the compact cells or
+    the MAP2 mask)."""
     sample = config.data.samples[0].model_copy(update={"region": TEST_REGION})
     from stainless.io import read_input_planes
 
@@ -70,15 +112,31 @@ def test_files(config_path: Path) -> tuple[Path, Path]:
     write_image(image, planes[:, y0:y1, x0:x1], axes="CYX", overwrite=True)
     loaded = load_segmentation_sample(sample, config.data.input_percentiles)
     assert loaded.cells is not None
-    truth = folder / "strip_classes.tif"
+    truth = folder / ("strip_classes_compact.tif" if compact else "strip_classes.tif")
     write_image(truth, three_class_target(loaded.labels, loaded.cells), axes="YX", overwrite=True)
     return image, truth
 
 
-def run_one(architecture: str, reuse: bool, image: Path, truth: Path) -> dict[str, Any]:
-    config = load_segmentation_config(HERE / "configs" / f"semantic3_isl_{architecture}.yaml")
+def validation_curve(folder: Path) -> list[dict[str, float]]:
+    """(step, validation Dice per class) rows from the training log."""
+    rows = []
+    for path in sorted(folder.glob("logs/version_*/metrics.csv")):
+        with path.open() as handle:
+            for row in csv.DictReader(handle):
+                dice = {k: v for k, v in row.items() if k.startswith("val/") and v}
+                if dice:
+                    rows.append(
+                        {"step": int(row["step"]), **{k: float(v) for k, v in dice.items()}}
+                    )
+    return rows
+
+
+def run_one(
+    variant: str, config: SegmentationConfig, reuse: bool, image: Path, truth: Path
+) -> dict[str, Any]:
+    architecture = variant
     if not (reuse and is_model_folder(config.output)):
-        print(f"{architecture}: training")
+        print(f"{variant}: training")
         train_segmentation(
             config, overwrite=True, progress="bar" if sys.stderr.isatty() else "lines"
         )
@@ -100,6 +158,9 @@ def run_one(architecture: str, reuse: bool, image: Path, truth: Path) -> dict[st
         "parameters": int(sum(p.numel() for p in network.parameters())),
         "training_minutes": round(meta["training_seconds"] / 60, 1),
         "batches": meta["batches"],
+        "init": str(config.model.init) if config.model.init else "random",
+        "cells": "compact" if variant.endswith("_compact") else "map2",
+        "validation_curve": validation_curve(config.output),
     }
 
 
@@ -109,14 +170,21 @@ def main() -> int:
     )
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     parser.add_argument("--reuse", action="store_true", help="evaluate already trained models")
+    parser.add_argument("--minutes", type=float, default=12.0, help="training budget per model")
+    parser.add_argument("--isl-init", type=Path, help="translation model for unet_isl")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument(
         "--output", type=Path, default=HERE / "results" / "semantic3_isl_neurons.json"
     )
     args = parser.parse_args()
     started = time.perf_counter()
     make_labels(args.data)
-    image, truth = test_files(HERE / "configs" / "semantic3_isl_unet.yaml")
-    results = {arch: run_one(arch, args.reuse, image, truth) for arch in ARCHITECTURES}
+    results = {}
+    for variant in args.variants:
+        config = variant_config(variant, args.minutes, args.isl_init)
+        image, truth = test_files(config, variant.endswith("_compact"))
+        results[variant] = run_one(variant, config, args.reuse, image, truth)
+        print(f"{variant}: {results[variant]}", flush=True)
     header = ["dice_background", "dice_nucleus", "dice_cell", "parameters", "training_minutes"]
     print(f"\n{'model':<14}" + "".join(f"{h:>18}" for h in header))
     for arch, row in results.items():
@@ -125,6 +193,7 @@ def main() -> int:
         "benchmark": "semantic3_isl_neurons",
         "data": str(args.data / "isl-neurons"),
         "split": "train columns 0-767, test columns 768-1023",
+        "budget_minutes": args.minutes,
         "results": results,
         "anchor": {"brightfield_paper_dice_bg_nucleus_cytoplasm": [0.91, 0.93, 0.94]},
     }

@@ -56,7 +56,9 @@ def run_demo(
     from stainless.inference.predictor import TilingOptions, load_predictor
     from stainless.inference.segmenter import SegmentationPredictor
     from stainless.io import read_image, read_labels, write_image
+    from stainless.metrics import pearson
     from stainless.postprocessing.from_fluorescence import labels_from_fluorescence
+    from stainless.viz.panels import save_panels_png
     from stainless.viz.report import write_html_report
 
     started = time.perf_counter()
@@ -71,7 +73,22 @@ def run_demo(
     phase = read_image(NEURON_PHASE).array
     real_dapi = read_image(NEURON_DAPI).array
     predicted_dapi = translate.predict(phase, None, options)["dapi"]
-    report("phase contrast (13 planes) → predicted DAPI with phase-to-dapi")
+    dapi_pcc = pearson(predicted_dapi, real_dapi.astype(np.float64))
+    report(
+        f"phase contrast ({phase.shape[0]} planes) → predicted DAPI with phase-to-dapi "
+        f"(PCC {dapi_pcc:.3f} with the real DAPI)"
+    )
+    promise = save_panels_png(
+        [
+            (
+                f"phase contrast (plane {phase.shape[0] // 2} of {phase.shape[0]})",
+                phase[phase.shape[0] // 2],
+            ),
+            ("predicted DAPI (no stain)", predicted_dapi),
+            (f"real DAPI (PCC {dapi_pcc:.3f})", real_dapi),
+        ],
+        output / "neurons_phase_predicted_real_dapi.png",
+    )
     truth = labels_from_fluorescence(real_dapi, split="distance_intensity")
     # neuronal nuclei here cover ≥ 200 px: fragments below 60 px are not nuclei
     neuron_settings: dict[str, float] = {"min_size_px": NEURON_MIN_SIZE_PX}
@@ -127,5 +144,13 @@ def run_demo(
         ],
         rows,
         figures,
+        lead=[
+            (
+                "The promise: from the label-free phase image alone (left), the built-in "
+                f"phase-to-dapi predicts the nuclear stain (middle); the real DAPI (right) was "
+                f"never shown to the model. Pearson correlation {dapi_pcc:.3f}. Held-out crop.",
+                promise,
+            )
+        ],
     )
-    return {"rows": rows, "report": report_path, "seconds": seconds}
+    return {"rows": rows, "report": report_path, "seconds": seconds, "dapi_pcc": dapi_pcc}

@@ -48,7 +48,13 @@ MIN_INPUT_SCALE, MAX_INPUT_SCALE = 0.05, 8.0
 
 @dataclass(frozen=True)
 class TranslationModelInfo:
-    """What prediction needs to know about a translation model (``model.json``)."""
+    """What prediction needs to know about a translation model (``model.json``).
+
+    ``in_channels``: the network's input channels. ``input_planes``: ``fixed`` (the network takes
+    ``in_channels`` planes as they are) or ``any`` (it takes the mean and spread of 1..N planes,
+    :mod:`stainless.data.plane_stem`). ``trained_planes``: planes per training sample.
+    ``pixel_size_um``: the training images' pixel size (None: not known).
+    """
 
     target_names: list[str]
     in_channels: int
@@ -58,10 +64,22 @@ class TranslationModelInfo:
     modality_strategy: str
     size_multiple: int
     kind: str = "translation"
+    input_planes: str = "fixed"
+    trained_planes: int | None = None
+    pixel_size_um: float | None = None
 
     def scale(self, target: str) -> TargetScale:
         """Raw ↔ network map of one target."""
         return TargetScale(*self.target_scales[target])
+
+    @property
+    def any_planes(self) -> bool:
+        """The model takes any number of planes."""
+        return self.input_planes == "any"
+
+    def planes_wanted(self) -> int | None:
+        """Planes an input must have: ``in_channels``, or None when any number will do."""
+        return None if self.any_planes else self.in_channels
 
 
 @dataclass(frozen=True)
@@ -76,7 +94,9 @@ class SegmentationModelInfo:
     ``channels``: which channels of an image feed the network (``data.channels``; None: all).
     ``object_diameter_px``: the median equivalent diameter of the training objects in the
     training images' own pixels (None for models trained before it was recorded), so that
-    ``segment --diameter`` can bring other images to the training size.
+    ``segment --diameter`` can bring other images to the training size. ``input_planes``:
+    ``fixed`` or ``any`` (as :class:`TranslationModelInfo`). ``pixel_size_um``: the training
+    images' pixel size (None: not known).
     """
 
     head: str
@@ -90,6 +110,17 @@ class SegmentationModelInfo:
     input_scale: float = 1.0
     channels: list[int | str] | None = None
     object_diameter_px: float | None = None
+    input_planes: str = "fixed"
+    pixel_size_um: float | None = None
+
+    @property
+    def any_planes(self) -> bool:
+        """The model takes any number of planes (their mean and spread)."""
+        return self.input_planes == "any"
+
+    def planes_wanted(self) -> int | None:
+        """Planes an input must have: ``in_channels``, or None when any number will do."""
+        return None if self.any_planes else self.in_channels
 
     def scale_at(self, diameter_px: float) -> float | None:
         """The ``input_scale`` that brings objects of ``diameter_px`` pixels to the size of the

@@ -11,6 +11,7 @@ from sklearn.metrics import adjusted_rand_score
 from stainless.cli.main import main
 from stainless.data.synthetic import make_synthetic_sample
 from stainless.io import ImageMetadata, read_labels, write_image
+from stainless.postprocessing.cells_from_nuclei import cells_from_nuclei
 from stainless.postprocessing.from_fluorescence import gmm_threshold, labels_from_fluorescence
 
 
@@ -59,3 +60,27 @@ def test_cli_writes_labels_and_refuses_bad_input(
     assert "no channel named 'actin'" in capsys.readouterr().err
     assert main([*args, "--out", str(out), "--threshold", "half", "--channel", "dapi"]) == 2
     assert "--threshold must be otsu, gmm or a number" in capsys.readouterr().err
+
+
+def test_cells_grown_from_nuclei_hold_their_nucleus_and_stay_near_it(tmp_path: Path) -> None:
+    sample = make_synthetic_sample((96, 96), cell_radius_px=10, clustering=0.0, seed=4)
+    nuclei = labels_from_fluorescence(sample.nuclear_stain, sigma_px=1.0, min_size_px=10)
+    cell_stain = sample.membrane_stain + sample.nuclear_stain  # cytoplasm-like: fills the cell
+    cells = cells_from_nuclei(cell_stain, nuclei, sigma_px=1.0, min_size_px=10)
+    assert set(np.unique(cells)) == set(np.unique(nuclei))  # one cell per nucleus
+    assert np.array_equal(cells[nuclei > 0], nuclei[nuclei > 0])  # each nucleus in its cell
+    assert (cells > 0).sum() > 1.5 * (nuclei > 0).sum()  # cytoplasm around the nuclei
+    near = cells_from_nuclei(cell_stain, nuclei, sigma_px=1.0, max_distance_px=2.0)
+    assert (near > 0).sum() < (cells > 0).sum()
+    from scipy import ndimage as ndi
+
+    assert ndi.distance_transform_edt(nuclei == 0)[near > 0].max() <= 2.0
+    # the command line: --seeds from a file; --max-distance without --seeds is refused
+    write_image(tmp_path / "stain.tif", (cell_stain * 60000).astype(np.uint16), axes="YX")
+    write_image(tmp_path / "nuclei.tif", nuclei.astype(np.uint16), axes="YX")
+    args = ["labels", "from-fluorescence", "--input", str(tmp_path / "stain.tif")]
+    seeds = ["--seeds", str(tmp_path / "nuclei.tif"), "--sigma", "1", "--min-size", "10"]
+    assert main([*args, *seeds, "--output", str(tmp_path / "cells")]) == 0
+    written = read_labels(tmp_path / "cells" / "stain_labels.tif").array
+    assert set(np.unique(written)) == set(np.unique(nuclei))
+    assert main([*args, "--max-distance", "5", "--output", str(tmp_path / "x")]) == 2

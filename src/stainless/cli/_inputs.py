@@ -4,12 +4,20 @@ how ``--input`` values become samples."""
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from stainless.io import OutputBatch, is_image_path, list_images, read_manifest_table
+from stainless.io import (
+    ImageMetadata,
+    OutputBatch,
+    is_image_path,
+    list_images,
+    read_manifest_table,
+)
 from stainless.io.collections import LABEL_FILE_SUFFIXES, image_stem
 from stainless.tiling import TilingOptions
 
@@ -53,6 +61,84 @@ def add_model_and_input_options(
         help="the output name of a single sample (default: its file name; for the plane files "
         "of one sample, their folder and common stem)",
     )
+    parser.add_argument(
+        "--stack",
+        action="store_true",
+        help="the --input files are the planes of ONE sample, in plane order (a focus series "
+        "saved as one file per plane)",
+    )
+    parser.add_argument(
+        "--planes",
+        help="use only these planes of each input, 0-based, e.g. 6 or 4,5,6 or 3-9 (models that "
+        "take any number of planes; for a fixed-plane model, as many as it takes)",
+    )
+    parser.add_argument(
+        "--pixel-size",
+        type=float,
+        metavar="UM",
+        help="the inputs' pixel size in µm, when their metadata lacks it or is wrong: images are "
+        "resampled to the model's pixel size (outputs come back at the input's size)",
+    )
+
+
+def plane_list(text: str | None) -> list[int] | None:
+    """``--planes`` values: ``6``, ``4,5,6`` or ``3-9`` (inclusive) → 0-based indices.
+
+    Raises
+    ------
+    ValueError
+        Not indices, a negative index or a repeated one.
+    """
+    if text is None:
+        return None
+    planes: list[int] = []
+    try:
+        for part in text.split(","):
+            if "-" in part.strip()[1:]:
+                first, last = part.split("-", 1)
+                planes.extend(range(int(first), int(last) + 1))
+            else:
+                planes.append(int(part))
+    except ValueError:
+        raise ValueError(
+            f"--planes expects 0-based plane indices like 6, 4,5,6 or 3-9, got {text!r}"
+        ) from None
+    if not planes or min(planes) < 0:
+        raise ValueError(f"--planes: plane indices are 0-based and >= 0, got {text!r}")
+    if len(set(planes)) != len(planes):
+        raise ValueError(f"--planes {text!r} names a plane twice")
+    return planes
+
+
+def check_pixel_size(value: float | None) -> float | None:
+    """``--pixel-size``: None, or a finite number > 0 (µm); ``ValueError`` otherwise."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise ValueError(f"--pixel-size must be a number > 0 (µm), got {value}")
+    return value
+
+
+def input_pixel_size(
+    given: float | None, metadata: ImageMetadata, source: Path, model_pixel_um: float | None
+) -> float | None:
+    """The pixel size (µm) of an input: ``--pixel-size``, else its metadata's (mean of Y, X);
+    a warning on stderr when the model records one and the input's is unknown (the input is
+    then taken to be at the model's), or when the model records none (no rescaling)."""
+    size = given
+    if size is None and metadata.pixel_size_um is not None:
+        size = float(sum(metadata.pixel_size_um) / 2)
+    if model_pixel_um is None and given is not None:
+        print(
+            f"warning: the model does not record its training pixel size; '{source}' is used "
+            "as it is (--pixel-size ignored)",
+            file=sys.stderr,
+        )
+    elif model_pixel_um is not None and size is None:
+        print(
+            f"warning: the pixel size of '{source}' is unknown (no metadata, no --pixel-size); "
+            f"assuming the model's {model_pixel_um:g} µm",
+            file=sys.stderr,
+        )
+    return size
 
 
 def named_samples(samples: list[Sample], name: str | None) -> list[Sample]:
@@ -135,14 +221,16 @@ def all_or_nothing(output: Path, overwrite: bool) -> Iterator[OutputBatch]:
 
 def check_inputs(
     samples: list[Sample],
-    expected: int,
+    expected: int | None,
     model: Path,
     channels: Sequence[int | str] | None = None,
+    planes: list[int] | None = None,
 ) -> None:
     """Read every input's header (not its pixels) before any work: readable files, planes of one
-    size, and as many planes as the model takes (with ``channels``: channel indices that exist;
-    names are checked when the pixels are read), so a bad file fails the run before anything is
-    written.
+    size, and as many planes as the model takes (``expected``; None: any number of grey planes,
+    so an RGB colour image is refused); with ``channels``: channel indices that exist (names are
+    checked when the pixels are read); with ``planes``: plane indices that exist. A bad file
+    fails the run before anything is written.
 
     Raises
     ------
@@ -159,6 +247,18 @@ def check_inputs(
                 f"input planes {[f.name for f in files]} differ in size: {sorted(sizes)}"
             )
         found = sum(header.planes for header in headers)
+        if planes is not None:
+            if max(planes) >= found:
+                raise ValueError(
+                    f"input '{files[0]}' has {found} plane(s) (0..{found - 1}); --planes asks "
+                    f"for plane {max(planes)}"
+                )
+            found = len(planes)
+        elif expected is None and any(h.axes == "YXC" for h in headers):
+            raise ValueError(
+                f"input '{files[0]}' is an RGB colour image but model '{model}' expects grey "
+                "label-free planes; save it as greyscale or pick one channel with --planes"
+            )
         if channels is not None:
             largest = max((c for c in channels if isinstance(c, int)), default=0)
             if found > 1 and largest > found:
@@ -166,7 +266,7 @@ def check_inputs(
                     f"'{files[0]}' has {found} channel(s); channel {largest} does not exist"
                 )
             continue
-        if found != expected:
+        if expected is not None and found != expected:
             kind = headers[0].plane_kind if len(headers) == 1 else "planes"
             advice = "; project or pick the planes first" if kind == "z-planes" else ""
             raise ValueError(
@@ -225,9 +325,12 @@ def named_files(path: Path, role: str, labels: bool = True) -> list[Path]:
     return [f for f in files if f not in labelled] or files
 
 
-def find_inputs(paths: list[Path], planes_per_sample: int) -> list[Sample]:
+def find_inputs(
+    paths: list[Path], planes_per_sample: int | None, stack: bool = False
+) -> list[Sample]:
     """(name, plane files, modality) per sample, from the ``--input`` values: a manifest CSV,
-    a folder (one sample per file), the single-plane files of one sample, or image files."""
+    a folder (one sample per file), the single-plane files of one sample (``stack``, or as many
+    files as a fixed-plane model takes), or image files (one sample each)."""
     for path in paths:
         if not path.exists():
             raise OSError(f"input '{path}' does not exist")
@@ -237,7 +340,7 @@ def find_inputs(paths: list[Path], planes_per_sample: int) -> list[Sample]:
         return [(f.name.split(".")[0], [f], None) for f in list_images(paths[0])]
     if any(p.is_dir() and not is_image_path(p) for p in paths):
         raise ValueError("give either one folder or image files to --input, not both")
-    if len(paths) > 1 and len(paths) == planes_per_sample:
+    if len(paths) > 1 and (stack or len(paths) == planes_per_sample):
         return [(sample_name(paths), list(paths), None)]
     return [(p.name.split(".")[0], [p], None) for p in paths]
 

@@ -21,6 +21,8 @@ EXAMPLES = """examples:
   stainless labels from-fluorescence --input map2.png --mode semantic --threshold gmm \\
       --output masks/
   stainless labels from-fluorescence --input dapi.png --split distance_intensity --output labels/
+  stainless labels from-fluorescence --input map2.png --seeds labels/dapi_labels.tif \
+      --max-distance 25 --output cells/
 """
 
 
@@ -62,6 +64,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     fluo.add_argument(
         "--h", type=float, help="h-maxima contrast (px for distance; fraction otherwise)"
+    )
+    fluo.add_argument(
+        "--seeds",
+        type=Path,
+        help="nucleus labels (one file, or a folder with <name>_labels.tif per input): grow one "
+        "cell per nucleus in the stain (a seeded watershed; cytoplasm = cell - nucleus)",
+    )
+    fluo.add_argument(
+        "--max-distance",
+        type=float,
+        help="with --seeds: keep each cell within this many pixels of its nucleus",
     )
     fluo.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     fluo.set_defaults(handler=run_from_fluorescence)
@@ -105,6 +118,37 @@ def _stain_plane(path: Path, channel: str | None) -> np.ndarray:
     return planes[names.index(channel.lower())]
 
 
+def _seed_file(seeds: Path, name: str) -> Path:
+    """The nucleus labels of input ``name``: ``seeds`` itself, or ``seeds/<name>_labels.tif``."""
+    path = seeds / f"{name}_labels.tif" if seeds.is_dir() else seeds
+    if not path.is_file():
+        raise OSError(f"--seeds: no nucleus labels '{path}' for input '{name}'")
+    return path
+
+
+def _grown_cells(
+    stain: np.ndarray, seeds: Path, args: argparse.Namespace, threshold: object, source: Path
+) -> np.ndarray:
+    from stainless.io import read_labels
+    from stainless.postprocessing.cells_from_nuclei import cells_from_nuclei
+
+    nuclei = read_labels(seeds).array
+    if nuclei.shape != stain.shape:
+        raise ValueError(
+            f"--seeds '{seeds}' is {nuclei.shape} but the stain '{source}' is {stain.shape}"
+        )
+    cells = cells_from_nuclei(
+        stain,
+        nuclei,
+        sigma_px=args.sigma,
+        threshold=threshold,  # type: ignore[arg-type]
+        max_distance_px=args.max_distance,
+        min_size_px=args.min_size,
+    )
+    dtype = np.uint16 if cells.max(initial=0) <= np.iinfo(np.uint16).max else np.uint32
+    return cells.astype(dtype)
+
+
 def _channel_names(image: Image) -> list[str]:
     return [name.lower() for name in (image.metadata.channel_names or ())]
 
@@ -123,12 +167,22 @@ def run_from_fluorescence(args: argparse.Namespace) -> int:
     samples = find_inputs(args.input, 1)
     for _, files, _ in samples:
         read_header(files[0])
+    if args.max_distance is not None and (args.seeds is None or not args.max_distance > 0):
+        raise ValueError("--max-distance needs --seeds and a number of pixels > 0")
+    if args.seeds is not None and args.mode != "instance":
+        raise ValueError("--seeds grows instance labels; drop --mode semantic")
+    seeds = {name: _seed_file(args.seeds, name) for name, _, _ in samples} if args.seeds else {}
     suffix = "_labels.tif" if args.mode == "instance" else "_mask.tif"
     planned = plan_outputs(samples, args.output, [suffix], args.overwrite)
     with all_or_nothing(args.output, args.overwrite) as batch:
         for name, files, _ in progress(samples, "labelling"):
+            stain = _stain_plane(files[0], args.channel)
+            if args.seeds is not None:
+                labels = _grown_cells(stain, seeds[name], args, threshold, files[0])
+                write_image(batch.staged(planned[name][0]), labels, axes="YX")
+                continue
             labels = labels_from_fluorescence(
-                _stain_plane(files[0], args.channel),
+                stain,
                 mode=args.mode,
                 sigma_px=args.sigma,
                 threshold=threshold,  # type: ignore[arg-type]

@@ -13,6 +13,10 @@ from stainless.cli._report import progress
 from stainless.io import ImageMetadata, write_image
 
 EXAMPLES = """examples:
+  stainless predict --model phase-to-dapi --input phase.tif --output predicted/
+  stainless predict --model phase-to-dapi --input stack.tif --planes 4-8 --output predicted/
+  stainless predict --model phase-to-dapi --input field_z*.png --stack --output predicted/
+  stainless predict --model phase-to-dapi --input phase.png --pixel-size 0.65 --output predicted/
   stainless predict --model models/neurons --input phase_z*.png --output predicted/
   stainless predict --model models/neurons --input stacks/ --output predicted/ --tta --overlap 0.8
   stainless predict --model models/neurons --input samples.csv --output predicted/ --dtype float32
@@ -51,21 +55,26 @@ def run(args: argparse.Namespace) -> int:
     from stainless.io import modality_from_channel_names, read_input_planes
 
     options = _inputs.tiling_options(args)
+    args.planes = _inputs.plane_list(args.planes)
+    args.pixel_size = _inputs.check_pixel_size(args.pixel_size)
     predictor = load_predictor(args.model, args.device, args.precision)
-    samples = _inputs.named_samples(
-        _inputs.find_inputs(args.input, predictor.info.in_channels), args.name
-    )
-    _inputs.check_inputs(samples, predictor.info.in_channels, args.model)
+    wanted = predictor.info.planes_wanted()
+    samples = _inputs.named_samples(_inputs.find_inputs(args.input, wanted, args.stack), args.name)
+    _inputs.check_inputs(samples, wanted, args.model, planes=args.planes)
+    model_pixel = predictor.info.pixel_size_um
     targets = predictor.info.target_names
     endings = [f"_{target}.ome.tif" for target in targets]
     planned = _inputs.plan_outputs(samples, args.output, endings, args.overwrite)
     with _inputs.all_or_nothing(args.output, args.overwrite) as batch:
         for name, files, modality in progress(samples, "predicting"):
             planes, source = read_input_planes(files)
+            if args.planes is not None:
+                planes = planes[args.planes]
             modality = (
                 args.modality or modality or modality_from_channel_names(source.channel_names)
             )
-            predictions = predictor.predict(planes, modality, options)
+            pixel = _inputs.input_pixel_size(args.pixel_size, source, files[0], model_pixel)
+            predictions = predictor.predict(planes, modality, options, pixel)
             for target, out in zip(targets, planned[name], strict=True):
                 image = predictions[target]
                 pixels: Any = (

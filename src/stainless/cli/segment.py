@@ -97,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
     from stainless.viz.outlines import draw_outlines, grey_to_rgb
 
     options = _inputs.tiling_options(args)
+    args.planes = _inputs.plane_list(args.planes)
+    args.pixel_size = _inputs.check_pixel_size(args.pixel_size)
     thresholds = _overrides(args)
     predictor = SegmentationPredictor.load(
         args.model, args.device, args.precision, diameter=args.diameter
@@ -104,16 +106,28 @@ def run(args: argparse.Namespace) -> int:
     channels = parse_channels(args.channels) if args.channels else None
     in_force = channels if channels is not None else predictor.info.channels
     # with channels chosen, every file is a whole sample (its channels are picked from it)
-    per_sample = 1 if in_force is not None else predictor.info.in_channels
-    samples = _inputs.named_samples(_inputs.find_inputs(args.input, per_sample), args.name)
-    _inputs.check_inputs(samples, predictor.info.in_channels, args.model, in_force)
+    wanted = predictor.info.planes_wanted()
+    per_sample = 1 if in_force is not None else wanted
+    samples = _inputs.named_samples(
+        _inputs.find_inputs(args.input, per_sample, args.stack), args.name
+    )
+    _inputs.check_inputs(samples, wanted, args.model, in_force, args.planes)
     endings = ["_labels.tif", "_outlines.png"] if args.outlines else ["_labels.tif"]
     planned = _inputs.plan_outputs(samples, args.output, endings, args.overwrite)
     with _inputs.all_or_nothing(args.output, args.overwrite) as batch:
         for name, files, _ in progress(samples, "segmenting"):
             raw, metadata = read_input_planes(files)
+            if args.planes is not None:
+                raw = raw[args.planes]
             planes = predictor.input_planes(raw, metadata.channel_names, files[0], channels)
-            labels = predictor.segment(planes, options, thresholds)
+            pixel = (
+                None  # --diameter sets the scale
+                if args.diameter is not None
+                else _inputs.input_pixel_size(
+                    args.pixel_size, metadata, files[0], predictor.info.pixel_size_um
+                )
+            )
+            labels = predictor.segment(planes, options, thresholds, pixel)
             largest = int(labels.max(initial=0))
             dtype = np.uint16 if largest <= np.iinfo(np.uint16).max else np.uint32
             out = planned[name][0]

@@ -37,6 +37,12 @@ class DataConfig(Strict):
     ``crops_per_epoch`` random crops of ``crop_size``² make one epoch; ``validation_fraction``
     holds out that fraction of each training image (its last columns, or rows when the image is
     taller than wide) as validation images, so one region per image is enough.
+    ``single_plane_fraction``: with ``model.input_planes: any``, the share of training crops that
+    see one plane (the others see a random run of 2..N planes). ``pixel_size_um``: the training
+    images' pixel size, saved with the model so that ``predict`` can bring other images to it
+    (unset: taken from the first input's metadata when it has one). ``gamma_range``: a random
+    tone-curve change ``x^γ`` of each training crop's normalised inputs, γ log-uniform in the
+    range (e.g. ``[0.7, 1.4]``), for cameras with another response.
     """
 
     samples: list[SampleConfig] = Field(default_factory=list)
@@ -53,12 +59,29 @@ class DataConfig(Strict):
     batch_size: int = Field(8, ge=1)
     crops_per_epoch: int = Field(512, ge=1)
     hide_target_fraction: float = Field(0.0, ge=0.0, lt=1.0)
+    single_plane_fraction: float = Field(0.5, ge=0.0, le=1.0)
+    gamma_range: tuple[float, float] | None = None
+    pixel_size_um: float | None = Field(None, gt=0)
+
+    @field_validator("gamma_range")
+    @classmethod
+    def _gamma_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not 0 < value[0] <= value[1]:
+            raise ValueError(f"gamma_range must be [low, high] with 0 < low <= high, got {value}")
+        return value
 
 
 class ModelConfig(Strict):
-    """Network and modality strategy."""
+    """Network and modality strategy.
+
+    ``input_planes``: ``fixed`` feeds the planes as channels (the model then takes exactly as
+    many planes as it was trained on); ``any`` feeds their mean and spread
+    (:mod:`stainless.data.plane_stem`), so the model takes one plane or a focus series of any
+    length.
+    """
 
     architecture: Literal["unet", "pix2pix"] = "unet"
+    input_planes: Literal["fixed", "any"] = "fixed"
     width: int = Field(32, ge=4)
     depth: int = Field(4, ge=1, le=6)
     n_blocks: int = Field(9, ge=1)
@@ -84,7 +107,14 @@ class ModelConfig(Strict):
 
 class TrainingConfig(RunSettings):
     """Optimisation (Light My Cells defaults [LightMyCells2024]: Adam 2e-4, betas 0.5/0.999,
-    λ1 = 100, λ2 = 1), plus the shared :class:`RunSettings`."""
+    λ1 = 100, λ2 = 1), plus the shared :class:`RunSettings`.
+
+    ``pcc_weight``: the U-Net's loss adds ``pcc_weight · (1 − PCC)`` per present target, the PCC
+    taken over the batch's pixels (a correlation-aware loss, as the Light My Cells entries that
+    score PCC use). ``schedule``: ``linear_decay`` (constant learning rate, then linear to 0 over
+    ``decay_epochs``) or ``warmup_cosine`` (warm-up, then a cosine that ends where the step or
+    ``max_minutes`` budget ends, :mod:`stainless.training.schedule`).
+    """
 
     epochs: int = Field(100, ge=1)
     learning_rate: float = Field(2e-4, gt=0)
@@ -93,6 +123,8 @@ class TrainingConfig(RunSettings):
     lambda_l1: float = Field(100.0, ge=0)
     lambda_gan: float = Field(1.0, ge=0)
     outside_range_weight: float = Field(0.1, ge=0, le=1)
+    pcc_weight: float = Field(0.0, ge=0)
+    schedule: Literal["linear_decay", "warmup_cosine"] = "linear_decay"
 
     @property
     def constant_epochs(self) -> int:

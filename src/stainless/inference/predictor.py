@@ -16,12 +16,20 @@ from numpy.typing import NDArray
 from torch import nn
 
 from stainless.data.normalize import normalize_planes
+from stainless.data.plane_stem import plane_stem
+from stainless.data.resample import resample_planes
 from stainless.device import prepare_for_inference
+from stainless.inference.scaling import rescaling
 from stainless.model_folder import TranslationModelInfo, read_separate_index, resolve_model
 from stainless.models import load_translation_network
 from stainless.tiling import TilePredictor, TilingOptions, predict_tiled
 
-__all__ = ["PerModalityPredictor", "TilingOptions", "TranslationPredictor", "load_predictor"]
+__all__ = [
+    "PerModalityPredictor",
+    "TilingOptions",
+    "TranslationPredictor",
+    "load_predictor",
+]
 
 
 class TranslationPredictor:
@@ -105,26 +113,40 @@ class TranslationPredictor:
         planes: NDArray[np.generic],
         modality: str | None = None,
         options: TilingOptions | None = None,
+        pixel_size_um: float | None = None,
     ) -> dict[str, NDArray[np.float32]]:
         """Predict every target from raw label-free planes.
 
         Parameters
         ----------
         planes : (C, Y, X) array
-            Raw input planes (any dtype), C equal to the model's input planes.
+            Raw input planes (any dtype): C equal to the model's input planes, or any C ≥ 1
+            for a model trained with ``input_planes: any``.
         modality : str, optional
             Needed by modality-conditioned models.
         options : TilingOptions, optional
+        pixel_size_um : float, optional
+            The planes' pixel size; when the model records its own, the planes are resampled
+            to it before the network and the predictions back to the planes' size.
 
         Returns
         -------
         dict of target name → (Y, X) float32 ndarray in raw intensity units.
         """
-        if planes.ndim != 3 or planes.shape[0] != self.info.in_channels:
+        scale = rescaling(pixel_size_um, self.info.pixel_size_um)
+        height, width = planes.shape[-2:]
+        if scale != 1.0:
+            planes = resample_planes(planes.astype(np.float32), scale)
+        wanted = self.info.planes_wanted()
+        if planes.ndim != 3 or (wanted is not None and planes.shape[0] != wanted):
             got = planes.shape[0] if planes.ndim == 3 else f"an array of shape {planes.shape}"
-            raise ValueError(f"this model expects {self.info.in_channels} input planes, got {got}")
+            raise ValueError(f"this model expects {wanted} input planes, got {got}")
         normalized = normalize_planes(planes, *self.info.input_percentiles)
+        if self.info.any_planes:
+            normalized = plane_stem(normalized)
         output = self.predict_normalized(normalized, modality, options)
+        if scale != 1.0:
+            output = resample_planes(output, shape=(height, width))
         return {
             name: self.info.scale(name).invert(output[index])
             for index, name in enumerate(self.info.target_names)
@@ -144,6 +166,7 @@ class PerModalityPredictor:
         planes: NDArray[np.generic],
         modality: str | None = None,
         options: TilingOptions | None = None,
+        pixel_size_um: float | None = None,
     ) -> dict[str, NDArray[np.float32]]:
         """As :meth:`TranslationPredictor.predict`; ``modality`` picks the model."""
         if modality is None or modality not in self.predictors:
@@ -151,7 +174,7 @@ class PerModalityPredictor:
                 "pass the modality of the image: this model has one model per modality "
                 f"{sorted(self.predictors)}"
             )
-        return self.predictors[modality].predict(planes, modality, options)
+        return self.predictors[modality].predict(planes, modality, options, pixel_size_um)
 
 
 def load_predictor(

@@ -16,6 +16,8 @@ from numpy.typing import NDArray
 from torch import nn
 
 from stainless.data.normalize import normalize_planes
+from stainless.data.plane_stem import plane_stem
+from stainless.inference.scaling import rescaling
 from stainless.io.channels import select_channels
 from stainless.model_folder import SegmentationModelInfo, resolve_model
 from stainless.models import load_segmentation_network
@@ -102,6 +104,8 @@ class SegmentationPredictor:
             Naming ``source`` when the channels do not exist or the plane count differs.
         """
         chosen = channels if channels is not None else self.info.channels
+        if self.info.any_planes and chosen is None:
+            return planes
         if chosen is not None:
             if len(chosen) != self.info.in_channels:
                 raise ValueError(
@@ -117,14 +121,32 @@ class SegmentationPredictor:
         return planes
 
     def predict_maps(
-        self, planes: NDArray[np.generic], options: TilingOptions | None = None
+        self,
+        planes: NDArray[np.generic],
+        options: TilingOptions | None = None,
+        pixel_size_um: float | None = None,
     ) -> NDArray[np.float32]:
         """Activated maps ``(K, Y, X)`` of raw planes ``(C, Y, X)`` (see
-        :func:`stainless.postprocessing.decoders.labels_from_maps` for their meaning)."""
-        if planes.ndim != 3 or planes.shape[0] != self.info.in_channels:
+        :func:`stainless.postprocessing.decoders.labels_from_maps` for their meaning). With
+        ``pixel_size_um`` and a model that records its own, the images are resampled to the
+        model's pixel size first (on top of its ``input_scale``); maps come back at the
+        planes' size."""
+        wanted = self.info.planes_wanted()
+        if planes.ndim != 3 or (wanted is not None and planes.shape[0] != wanted):
             got = planes.shape[0] if planes.ndim == 3 else f"an array of shape {planes.shape}"
-            raise ValueError(f"this model expects {self.info.in_channels} input planes, got {got}")
-        return self.maps(normalize_planes(planes, *self.info.input_percentiles), options)
+            raise ValueError(f"this model expects {wanted} input planes, got {got}")
+        normalized = normalize_planes(planes, *self.info.input_percentiles)
+        if self.info.any_planes:
+            normalized = plane_stem(normalized)
+        factor = rescaling(pixel_size_um, self.info.pixel_size_um)
+        if factor == 1.0:
+            return self.maps(normalized, options)
+        own_scale = self.maps.input_scale
+        self.maps.input_scale = own_scale * factor
+        try:
+            return self.maps(normalized, options)
+        finally:
+            self.maps.input_scale = own_scale
 
     def labels(
         self, maps: NDArray[np.float32], thresholds: dict[str, float] | None = None
@@ -139,6 +161,8 @@ class SegmentationPredictor:
         planes: NDArray[np.generic],
         options: TilingOptions | None = None,
         thresholds: dict[str, float] | None = None,
+        pixel_size_um: float | None = None,
     ) -> NDArray[np.integer]:
-        """Instance labels (or a class map for multi-class semantic models) ``(Y, X)``."""
-        return self.labels(self.predict_maps(planes, options), thresholds)
+        """Instance labels (or a class map for multi-class semantic models) ``(Y, X)``;
+        ``pixel_size_um`` as in :meth:`predict_maps`."""
+        return self.labels(self.predict_maps(planes, options, pixel_size_um), thresholds)

@@ -11,17 +11,22 @@ from typing import Any
 
 import numpy as np
 import torch
+from lightning.pytorch.callbacks import Callback
 
 from stainless.config import TranslationConfig
 from stainless.losses import (
     discriminator_loss,
     generator_adversarial_loss,
     masked_l1,
+    masked_pcc_loss,
     range_weights,
 )
 from stainless.metrics import mae, pearson, ssim
 from stainless.models import build_discriminators, build_translation_network
 from stainless.training._validation import AveragedValidation
+from stainless.training.schedule import BudgetCosineSchedule
+
+WARMUP_STEPS = 50
 
 Batch = dict[str, torch.Tensor]
 
@@ -76,21 +81,36 @@ class TranslationModule(AveragedValidation):
 
 
 class RegressionModule(TranslationModule):
-    """U-Net regression with an L1 loss over present targets (the ISL / pytorch_fnet baseline)."""
+    """U-Net regression with an L1 loss over present targets (the ISL / pytorch_fnet baseline),
+    plus ``pcc_weight · (1 − PCC)`` when configured."""
 
     def training_step(self, batch: Batch, batch_index: int) -> torch.Tensor:
-        prediction = self(batch["input"], batch["modality"])
-        loss = masked_l1(prediction.float(), batch["target"], batch["present"])
+        prediction = self(batch["input"], batch["modality"]).float()
+        loss = masked_l1(prediction, batch["target"], batch["present"])
+        weight = self.config.training.pcc_weight
+        if weight > 0:
+            loss = loss + weight * masked_pcc_loss(prediction, batch["target"], batch["present"])
         self.log("loss", loss, prog_bar=True)
         return loss
 
     def configure_optimizers(self) -> Any:
         optimizer = self._adam(self.network.parameters())
+        if self.config.training.schedule == "warmup_cosine":
+            return optimizer  # the learning rate is set each step by configure_callbacks
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._schedule)
         return {
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
         }
+
+    def configure_callbacks(self) -> list[Callback]:
+        """With ``schedule: warmup_cosine``: warm-up over :data:`WARMUP_STEPS` steps, then a
+        cosine to 5 % of the peak that ends where the step or time budget ends."""
+        training = self.config.training
+        if training.schedule != "warmup_cosine":
+            return []
+        budget = training.max_minutes * 60 if training.max_minutes is not None else None
+        return [BudgetCosineSchedule(training.learning_rate, 0.05, WARMUP_STEPS, budget)]
 
 
 class Pix2PixModule(TranslationModule):

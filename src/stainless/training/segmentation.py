@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader
 from stainless import model_folder
 from stainless.config import SegmentationConfig
 from stainless.data.object_size import median_object_diameter
+from stainless.data.plane_stem import STEM_CHANNELS, plane_stem
 from stainless.data.segmentation import (
     LoadedSegmentationSample,
     SegmentationCrops,
@@ -28,6 +29,7 @@ from stainless.data.segmentation import (
     segmentation_validation_crops,
     training_and_validation_samples,
 )
+from stainless.io.images import pixel_size_of
 from stainless.model_folder import SegmentationModelInfo
 from stainless.models import build_network, load_segmentation_network
 from stainless.models.whole_image import WholeImageMaps
@@ -108,17 +110,25 @@ def train_segmentation(
     planes = {s.inputs.shape[0] for s in training + validation}
     if len(planes) > 1:
         raise ValueError(f"images have different numbers of input planes: {sorted(planes)}")
-    in_channels = planes.pop()
+    n_planes = planes.pop()
+    any_planes = uses_any_planes(config)
+    in_channels = STEM_CHANNELS if any_planes else n_planes
     if config.model.classes == 3 and any(s.cells is None for s in training + validation):
         raise ValueError("model.classes 3 needs cell labels ('cells') for every sample")
     network, body, transfer = build_network(config, in_channels)
     module = SegmentationModule(config, network, body, _class_weights(config, training))
-    crops = SegmentationCrops(training, config.model.head, data, seed=config.seed)
+    crops = SegmentationCrops(
+        training, config.model.head, data, seed=config.seed, any_planes=any_planes
+    )
     loader = DataLoader(crops, batch_size=data.batch_size, shuffle=False, drop_last=True)
     val_loader: DataLoader[dict[str, torch.Tensor]] | None = (
         DataLoader(
             segmentation_validation_crops(  # type: ignore[arg-type]
-                validation, config.model.head, data.crop_size, scale=data.scale
+                validation,
+                config.model.head,
+                data.crop_size,
+                scale=data.scale,
+                any_planes=any_planes,
             ),
             batch_size=data.batch_size,
         )
@@ -140,6 +150,8 @@ def train_segmentation(
         input_scale=data.scale,
         channels=data.channels,
         object_diameter_px=median_object_diameter(s.labels for s in training),
+        input_planes="any" if any_planes else "fixed",
+        pixel_size_um=data.pixel_size_um or pixel_size_of(training_configs[0].inputs[0]),
     )
     tuning: dict[str, Any] = {}
     if post.tune_on == "val" and validation and DECODERS[info.head].tunable(info.classes):
@@ -165,6 +177,20 @@ def train_segmentation(
     )
 
 
+def uses_any_planes(config: SegmentationConfig) -> bool:
+    """``data.input_planes``, else that of the translation model in ``model.init``, else
+    fixed."""
+    if config.data.input_planes is not None:
+        return config.data.input_planes == "any"
+    init = config.model.init
+    if init is None:
+        return False
+    folder = model_folder.resolve_model(init)
+    if model_folder.model_kind(folder) != "translation":
+        return False
+    return model_folder.read_translation_info(folder).any_planes
+
+
 def _tune(
     network: nn.Module, info: SegmentationModelInfo, validation: list[LoadedSegmentationSample]
 ) -> tuple[SegmentationModelInfo, dict[str, Any]]:
@@ -173,7 +199,10 @@ def _tune(
         network.cpu(), info.head, info.classes, info.size_multiple, info.input_scale, "cpu"
     )
     options = TilingOptions(tile=256, overlap_fraction=0.25)
-    maps = [whole_image(s.inputs, options) for s in validation]
+    maps = [
+        whole_image(plane_stem(s.inputs) if info.any_planes else s.inputs, options)
+        for s in validation
+    ]
     truths = [s.labels for s in validation]
     thresholds, score = tune_thresholds(maps, truths, info.head, info.thresholds)
     tuned = replace(info, thresholds=thresholds)

@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from stainless.config import SampleConfig, TranslationConfig
+from stainless.data.plane_stem import STEM_CHANNELS
 from stainless.data.splits import hold_out
 from stainless.data.translation import (
     LoadedSample,
@@ -28,6 +29,7 @@ from stainless.data.translation import (
     target_names_of,
     validation_crops,
 )
+from stainless.io.images import pixel_size_of
 from stainless.model_folder import (
     TranslationModelInfo,
     holds_a_model,
@@ -139,7 +141,9 @@ def _train_one(
     planes = {s.inputs.shape[0] for s in training + validation}
     if len(planes) > 1:
         raise ValueError(f"samples have different numbers of input planes: {sorted(planes)}")
-    in_channels = planes.pop()
+    n_planes = planes.pop()
+    any_planes = config.model.input_planes == "any"
+    in_channels = STEM_CHANNELS if any_planes else n_planes
     data = config.data
     crops = TrainingCrops(
         training,
@@ -148,11 +152,17 @@ def _train_one(
         flips=data.flips,
         rotations=data.rotations,
         hide_target_fraction=data.hide_target_fraction,
+        any_planes=any_planes,
+        single_plane_fraction=data.single_plane_fraction,
+        gamma_range=data.gamma_range,
         seed=config.seed,
     )
     loader = DataLoader(crops, batch_size=data.batch_size, shuffle=False, drop_last=True)
     val_loader: DataLoader[dict[str, torch.Tensor]] | None = (
-        DataLoader(validation_crops(validation, data.crop_size), batch_size=data.batch_size)  # type: ignore[arg-type]
+        DataLoader(
+            validation_crops(validation, data.crop_size, any_planes=any_planes),  # type: ignore[arg-type]
+            batch_size=data.batch_size,
+        )
         if validation
         else None
     )
@@ -168,6 +178,9 @@ def _train_one(
         modalities=modalities,
         modality_strategy=config.model.modality_strategy,
         size_multiple=config.model.size_multiple,
+        input_planes=config.model.input_planes,
+        trained_planes=n_planes,
+        pixel_size_um=data.pixel_size_um or pixel_size_of(samples[0].inputs[0]),
     )
     meta = _training_meta(
         config,

@@ -26,14 +26,25 @@ def _table(rows: Sequence[dict[str, object]]) -> str:
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
+def _figure(caption: str, png: Path, css_class: str = "") -> str:
+    encoded = base64.b64encode(png.read_bytes()).decode("ascii")
+    attribute = f" class='{css_class}'" if css_class else ""
+    return (
+        f"<figure{attribute}><img src='data:image/png;base64,{encoded}' "
+        f"alt='{html.escape(caption)}'><figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
+
+
 def write_html_report(
     path: Path,
     title: str,
     paragraphs: Sequence[str],
     rows: Sequence[dict[str, object]],
     figures: Sequence[tuple[str, Path]],
+    lead: Sequence[tuple[str, Path]] = (),
 ) -> Path:
-    """Write ``path`` atomically: ``title``, text, a table of ``rows`` and captioned figures."""
+    """Write ``path`` atomically: ``title``, text, the ``lead`` figures (full width), a table
+    of ``rows`` and captioned figures."""
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title><style>",
@@ -41,18 +52,15 @@ def write_html_report(
         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
         "text-align:right}th{background:#f4f4f4}figure{display:inline-block;margin:0.5em;"
         "vertical-align:top}img{max-width:520px;border:1px solid #ddd}"
-        "figcaption{font-size:0.85em;max-width:520px}",
+        "figcaption{font-size:0.85em;max-width:520px}"
+        "figure.lead img{max-width:100%}figure.lead figcaption{max-width:none}",
         "</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
         *(f"<p>{html.escape(p)}</p>" for p in paragraphs),
+        *(_figure(caption, figure, "lead") for caption, figure in lead),
         _table(rows),
+        *(_figure(caption, figure) for caption, figure in figures),
     ]
-    for caption, figure in figures:
-        encoded = base64.b64encode(figure.read_bytes()).decode("ascii")
-        parts.append(
-            f"<figure><img src='data:image/png;base64,{encoded}' alt='{html.escape(caption)}'>"
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-        )
     parts.append("</body></html>\n")
     write_text_atomically(path, "\n".join(parts))
     return path

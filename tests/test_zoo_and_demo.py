@@ -45,7 +45,8 @@ def test_models_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Christiansen" in capsys.readouterr().out
     assert main(["models", "info", "cells-phase"]) == 0
     info = capsys.readouterr().out
-    assert "pixel size:    about 0.87 µm" in info and "px across in the training" in info
+    assert "pixel size:    0.867 µm" in info and "px across in the training" in info
+    assert "planes:        exactly 1" in info
     assert main(["models", "info", "nope"]) == 2
 
 
@@ -59,9 +60,12 @@ def test_demo_writes_report_tiffs_overlays_and_metrics(
         "neurons_predicted_dapi.tif",
         "neurons_nuclei_from_predicted_dapi.tif",
         "neurons_overlay_real.png",
+        "neurons_phase_predicted_real_dapi.png",
         "metrics.csv",
     ):
         assert (out / name).is_file()
+    report = (out / "report.html").read_text()
+    assert report.index("Pearson correlation") < report.index("<table>")  # the promise first
     with (out / "metrics.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 5

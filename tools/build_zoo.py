@@ -3,9 +3,10 @@
 * ``nuclei-fluorescence``: the DSB2018 U-Net whose head (distance or flows) scored best on the
   validation split (``benchmarks/studies/dsb2018.py``; training data CC0), with its test-split
   scores from ``benchmarks/results/dsb2018.json``;
-* ``phase-to-dapi``: the isl-neurons pix2pix generator, 13 phase planes → DAPI, MAP2, NFH
-  (``benchmarks/studies/isl_neurons.py``; data CC-BY-4.0, Christiansen et al. 2018), with its
-  held-out-strip scores from ``benchmarks/results/isl_neurons.json``;
+* ``phase-to-dapi``: the isl-neurons U-Net that takes any number of phase planes → DAPI, MAP2,
+  NFH (``benchmarks/configs/isl_neurons_any_planes.yaml``; data CC-BY-4.0, Christiansen et al.
+  2018), with its held-out-strip scores from
+  ``benchmarks/results/isl_any_planes_phase_to_dapi_v2.json``;
 * ``cells-phase``: the Usiigaci phase-contrast flows U-Net (``benchmarks/studies/cells_phase.py``;
   data MIT, Tsai et al. 2019), with its test-split scores and Cellpose ``cyto``'s from
   ``benchmarks/results/cells_phase.json``.
@@ -34,6 +35,7 @@ from stainless.data.object_size import median_object_diameter
 from stainless.data.segmentation import training_and_validation_samples
 from stainless.io import crop_region, read_labels, write_text_atomically
 from stainless.model_folder import (
+    InfoType,
     ModelInfo,
     SegmentationModelInfo,
     is_model_folder,
@@ -63,7 +65,11 @@ VERSIONS = {  # name -> (version, what changed); bump whenever the shipped weigh
         "v2 (issue 11): the flows head replaces the distance head; it scores higher on the "
         "DSB2018 validation split (which chose it) and on the test split",
     ),
-    "phase-to-dapi": (1, ""),
+    "phase-to-dapi": (
+        2,
+        "v2 (issue 14): takes one phase plane or any focus series (v1: exactly 13 planes); "
+        "U-Net with an L1 + PCC loss instead of pix2pix",
+    ),
     "cells-phase": (1, "v1 (issue 13): first release"),
 }
 
@@ -97,21 +103,28 @@ def nuclei_fluorescence_card() -> tuple[Path, dict[str, Any]]:
 
 
 def phase_to_dapi_card() -> tuple[Path, dict[str, Any]]:
-    isl = json.loads((RESULTS / "isl_neurons.json").read_text())["results"]["pix2pix"]
+    report = json.loads((RESULTS / "isl_any_planes_phase_to_dapi_v2.json").read_text())
+    planes = report["results"]["planes"]
+    single = [row["dapi"] for label, row in planes.items() if label.startswith("z")]
+    scores = {f"pcc_{t}": planes["all 13"][t] for t in ("dapi", "map2", "nfh")}
+    scores["pcc_dapi, one plane (worst-best of the 13)"] = f"{min(single):.3f}-{max(single):.3f}"
     return (
-        RESULTS / "isl_neurons" / "pix2pix",
+        RESULTS / "isl_neurons" / "any_planes",
         {
-            "task": "in silico labelling: phase contrast → DAPI (also MAP2, NFH); pix2pix",
-            "inputs": "13 phase-contrast focal planes (z-stack, in order), as in isl-neurons",
-            "training_data": "isl-neurons field, training region (columns 0-767)",
+            "task": "in silico labelling: phase contrast → DAPI (also MAP2, NFH); U-Net on the "
+            "mean and spread of the planes, L1 + PCC loss",
+            "inputs": "one phase-contrast plane, or a focus series of any length (all planes "
+            "used; --planes picks some)",
+            "training_data": "isl-neurons field, training region (columns 0-767), 13 planes",
             "licence": "CC-BY-4.0 (training data: credit below)",
             "credit": "Christiansen et al., Cell 2018, 'In Silico Labeling' "
             "(google/in-silico-labeling test data)",
             "held_out": {
-                "data": "isl-neurons test strip (columns 768-1023)",
-                "scores": {f"pcc_{t}": isl["test"][t]["pcc"] for t in ("dapi", "map2", "nfh")},
+                "data": "isl-neurons test strip (columns 768-1023), all 13 planes unless said",
+                "scores": scores,
             },
-            "built_by": "benchmarks/studies/isl_neurons.py + tools/build_zoo.py",
+            "built_by": "benchmarks/configs/isl_neurons_any_planes.yaml + "
+            "benchmarks/studies/isl_any_planes.py + tools/build_zoo.py",
         },
     )
 
@@ -155,6 +168,22 @@ CARDS = {
 """Built-in name -> the trained folder and card, read from the benchmark results."""
 
 
+PIXEL_SIZES_UM = {"cells-phase": 13.0 / 15.0}
+"""Built-in name -> the training images' pixel size, where the data's acquisition states it
+(Usiigaci: 6.5 µm camera pixels × 2 binning / (10× × 1.5×)); stored in model.json so that
+``segment`` resamples images whose metadata gives another size."""
+
+
+def with_recorded_facts(name: str, info: InfoType, config: Any) -> InfoType:
+    """``info`` with its training objects' diameter (segmentation models predating that record)
+    and its pixel size from :data:`PIXEL_SIZES_UM`."""
+    if isinstance(info, SegmentationModelInfo):
+        info = with_object_diameter(info, config)
+    if name in PIXEL_SIZES_UM and info.pixel_size_um is None:
+        info = dataclasses.replace(info, pixel_size_um=PIXEL_SIZES_UM[name])
+    return info
+
+
 def with_object_diameter(
     info: SegmentationModelInfo, config: SegmentationConfig
 ) -> SegmentationModelInfo:
@@ -167,17 +196,22 @@ def with_object_diameter(
     return dataclasses.replace(info, object_diameter_px=median_object_diameter(labels))
 
 
-def record_diameters() -> int:
-    """Add the training objects' diameter to the built-in segmentation models lacking it (the
-    weights and cards are unchanged)."""
+def record_facts() -> int:
+    """Add the training objects' diameter and the pixel size to the built-in models lacking
+    them (the weights and cards are unchanged)."""
     for model in list_models():
-        if model_kind(model.folder) != "segmentation":
-            continue
-        info = read_segmentation_info(model.folder)
-        updated = with_object_diameter(info, read_segmentation_config(model.folder))
+        if model_kind(model.folder) == "segmentation":
+            info: ModelInfo = read_segmentation_info(model.folder)
+            config: Any = read_segmentation_config(model.folder)
+        else:
+            info, config = read_translation_info(model.folder), None
+        updated = with_recorded_facts(model.name, info, config)
         if updated != info:
             update_model_folder(model.folder, info=updated)
-        print(f"{model.name}: objects {updated.object_diameter_px:.1f} px across (median)")
+        print(f"{model.name}: pixel size {updated.pixel_size_um} µm", end="")
+        if isinstance(updated, SegmentationModelInfo):
+            print(f", objects {updated.object_diameter_px:.1f} px across (median)", end="")
+        print()
     return 0
 
 
@@ -185,13 +219,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", nargs="+", choices=sorted(VERSIONS), help="build only these")
     parser.add_argument(
-        "--record-diameters",
+        "--record-facts",
         action="store_true",
-        help="only add the training objects' diameter to built-ins that lack it",
+        help="only add the training objects' diameter and the pixel size to built-ins that "
+        "lack them",
     )
     args = parser.parse_args()
-    if args.record_diameters:
-        return record_diameters()
+    if args.record_facts:
+        return record_facts()
     for name, card_of in CARDS.items():
         if args.only and name not in args.only:
             continue
@@ -208,9 +243,10 @@ def main() -> int:
         half = {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in weights.items()}
         if model_kind(source) == "segmentation":
             config: SegmentationConfig | TranslationConfig = read_segmentation_config(source)
-            info: ModelInfo = with_object_diameter(read_segmentation_info(source), config)
+            info: ModelInfo = read_segmentation_info(source)
         else:
             config, info = read_translation_config(source), read_translation_info(source)
+        info = with_recorded_facts(name, info, config)
         save_model_folder(target, config, half, info, read_meta(source))
         version, changes = VERSIONS[name]
         card = {"name": name, **card, "version": version, "changes": changes}

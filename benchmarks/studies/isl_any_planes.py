@@ -9,6 +9,10 @@ tiles, 50 % overlap, Gaussian blending, the four quarter turns averaged (TTA), a
 * ``intensity``— copies of the strip's planes with another tone curve (gamma 0.5 / 0.7 / 1.5 / 2.0
                  on the [0, 1]-scaled raw planes, then back to uint16) and a contrast stretch
                  (×3 about the median, clipped to uint16: the brightest halo pixels saturate);
+* ``nuclei``   — nuclei segmented by the built-in ``nuclei-fluorescence`` (objects ≥ 60 px, as in
+                 ``stainless demo``) from the predicted and from the real DAPI, scored (csi@0.50)
+                 against nuclei derived from the real DAPI, on the whole strip and on the demo's
+                 crop (rows 768–1023), from all 13 planes and from plane 6 alone;
 * ``pixel_size``— the strip magnified by 0.5 / 0.75 / 1.5 / 2 (planes linear, truth linear),
                  predicted as is and with the pixel size given (the model resamples to its own);
                  PCC against the rescaled truth. A model that does not record its pixel size is
@@ -138,12 +142,49 @@ def pixel_size_section(
     return rows
 
 
+def nuclei_section(
+    predictor: TranslationPredictor,
+    planes: NDArray[np.uint16],
+    truths: dict[str, NDArray[np.float64]],
+) -> dict[str, dict[str, float]]:
+    from stainless.demo import NEURON_MIN_SIZE_PX
+    from stainless.inference.segmenter import SegmentationPredictor
+    from stainless.metrics import instance_metrics
+    from stainless.postprocessing.from_fluorescence import labels_from_fluorescence
+
+    nuclei = SegmentationPredictor.load("nuclei-fluorescence")
+    options = TilingOptions(tile=256, overlap_fraction=0.25)
+    settings = {"min_size_px": float(NEURON_MIN_SIZE_PX)}
+    real = truths["dapi"]
+    regions = {"strip": slice(0, 1024), "demo crop": slice(768, 1024)}
+    inputs = {"real DAPI": None, "predicted, all 13": planes}
+    if predictor.info.any_planes:
+        inputs["predicted, z06"] = planes[6:7]
+    rows: dict[str, dict[str, float]] = {}
+    for label, chosen in inputs.items():
+        if chosen is None:
+            image = real
+        else:
+            image = predictor.predict(chosen, "phase", TilingOptions(tile=256, tta=True))["dapi"]
+        for region, rows_slice in regions.items():
+            truth = labels_from_fluorescence(real[rows_slice], split="distance_intensity")
+            found = nuclei.segment(image[rows_slice][None], options, settings)
+            scores = instance_metrics(truth, found)
+            rows[f"{label}, {region}"] = {
+                "n_true": float(scores["n_true"]),
+                "n_pred": float(scores["n_pred"]),
+                "csi@0.50": round(float(scores["csi@0.50"]), 3),
+            }
+    return rows
+
+
 def markdown(section: dict[str, dict[str, float]], title: str) -> str:
     targets = list(next(iter(section.values())))
-    lines = [f"| {title} | " + " | ".join(f"PCC {t}" for t in targets) + " |"]
+    names = [t if title == "nuclei" else f"PCC {t}" for t in targets]
+    lines = [f"| {title} | " + " | ".join(names) + " |"]
     lines.append("|---" * (len(targets) + 1) + "|")
     for label, row in section.items():
-        lines.append(f"| {label} | " + " | ".join(f"{row[t]:.3f}" for t in targets) + " |")
+        lines.append(f"| {label} | " + " | ".join(f"{row[t]:.3g}" for t in targets) + " |")
     return "\n".join(lines)
 
 
@@ -153,7 +194,9 @@ def main() -> int:
     )
     parser.add_argument("--model", required=True, help="translation model folder or name")
     parser.add_argument("--name", required=True, help="label of the results file")
-    parser.add_argument("--sections", nargs="+", default=["planes", "intensity", "pixel_size"])
+    parser.add_argument(
+        "--sections", nargs="+", default=["planes", "intensity", "nuclei", "pixel_size"]
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     predictor = TranslationPredictor.load(resolve_model(args.model))
@@ -161,6 +204,7 @@ def main() -> int:
     sections = {
         "planes": planes_section,
         "intensity": intensity_section,
+        "nuclei": nuclei_section,
         "pixel_size": pixel_size_section,
     }
     results: dict[str, Any] = {}

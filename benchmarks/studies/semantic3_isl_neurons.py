@@ -7,14 +7,15 @@ MAP2 seeded by the nuclei, kept within 25 px of its nucleus, ``labels from-fluor
 --seeds``); cytoplasm = cell and not nucleus. U-Net, the small FC-DenseNet (Tiramisu) and
 DeepLabv3+ train on the training region (columns 0–767) with the same crops, loss (CE + Dice,
 balanced class weights) and wall-time budget (``--minutes``; the learning rate follows a cosine
-that ends with the budget), on the mean and spread of the phase planes (``input_planes: any``,
-so the models also take one plane), and are scored on the test strip (columns 768–1023) by
-``stainless segment`` + ``stainless evaluate semantic``: Dice per class, parameter count, training
-time and the validation curve. ``unet_isl`` starts the U-Net from the body of the translation
-model given by ``--isl-init`` (in silico labelling pretraining, as the ISL paper does for nuclei)
-at the same budget as ``unet``. Paper (bright-field, 3 classes): Dice 0.91 / 0.93 / 0.94.
+that ends with the budget), on the phase planes as the ISL model takes them (``input_planes``
+of ``--isl-init``, e.g. ``resample``, so the models also take one plane), and are scored on
+the test strip (columns 768–1023) by ``stainless segment`` + ``stainless evaluate semantic``:
+Dice per class, parameter count, training time and the validation curve. ``unet_isl`` starts
+the U-Net from the body of the translation model given by ``--isl-init`` (in silico labelling
+pretraining, as the ISL paper does for nuclei) at the same budget as ``unet``.
+Paper (bright-field, 3 classes): Dice 0.91 / 0.93 / 0.94.
 
-    python benchmarks/studies/semantic3_isl_neurons.py --minutes 12 --isl-init MODEL \
+    python benchmarks/studies/semantic3_isl_neurons.py --minutes 7 --isl-init MODEL \
         [--variants unet unet_isl tiramisu deeplabv3plus unet_compact] [--reuse]
 
 Writes ``benchmarks/results/semantic3_isl_neurons.json``.
@@ -30,14 +31,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from stainless.cli.main import main as stainless
 from stainless.config import SegmentationConfig, load_segmentation_config
 from stainless.data.segmentation import load_segmentation_sample
 from stainless.data.targets import three_class_target
 from stainless.io import write_image
-from stainless.model_folder import is_model_folder, read_meta
+from stainless.model_folder import is_model_folder, read_meta, read_translation_info
 from stainless.models import load_segmentation_network
 from stainless.provenance import write_record
 from stainless.training.segmentation import train_segmentation
@@ -76,10 +75,22 @@ def variant_config(variant: str, minutes: float, isl_init: Path | None) -> Segme
     """The architecture's config with the study's budget, inputs and labels."""
     architecture = variant.split("_")[0]
     config = load_segmentation_config(HERE / "configs" / f"semantic3_isl_{architecture}.yaml")
-    data = config.data.model_copy(update={"input_planes": "any", "crops_per_epoch": 256})
+    samples = config.data.samples
     if variant.endswith("_compact"):
         cells = RESULTS / "compact" / "map2_labels.tif"
-        data.samples = [s.model_copy(update={"cells": cells}) for s in data.samples]
+        samples = [s.model_copy(update={"cells": cells}) for s in samples]
+    # the test strip monitors the training curve only: nothing is selected or tuned on it
+    strip = [samples[0].model_copy(update={"region": TEST_REGION, "name": "test-strip"})]
+    # every variant takes its planes as the ISL model does, so that only the init differs
+    input_planes = read_translation_info(isl_init).input_planes if isl_init else "resample"
+    data = config.data.model_copy(
+        update={
+            "input_planes": input_planes,
+            "crops_per_epoch": 256,
+            "samples": samples,
+            "validation": strip,
+        }
+    )
     model = config.model
     if variant.endswith("_isl"):
         if isl_init is None:
@@ -164,6 +175,47 @@ def run_one(
     }
 
 
+def plot_curves(results: dict[str, dict[str, Any]], path: Path) -> None:
+    """Validation loss and foreground Dice (nucleus + cell vs background) against steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for variant, row in results.items():
+        curve = row["validation_curve"]
+        steps = [point["step"] for point in curve]
+        for axis, key in zip(axes, ("val/loss", "val/dice_fg"), strict=True):
+            axis.plot(steps, [point.get(key, float("nan")) for point in curve], label=variant)
+    for axis, title in zip(
+        axes, ("validation loss", "validation Dice, cell or nucleus"), strict=True
+    ):
+        axis.set_xlabel("optimisation step")
+        axis.set_title(title, fontsize=10)
+    axes[1].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def markdown_table(results: dict[str, dict[str, Any]]) -> str:
+    """The table of benchmarks/RESULTS.md, from the results (no hand copying)."""
+    lines = [
+        "| model | init | cell label | Dice background | Dice nucleus | Dice cell | parameters "
+        "| training | steps |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for variant, row in results.items():
+        init = "random" if row["init"] == "random" else "ISL (translation body)"
+        lines.append(
+            f"| {variant} | {init} | {row['cells']} | {row['dice_background']:.3f} | "
+            f"{row['dice_nucleus']:.3f} | {row['dice_cell']:.3f} | "
+            f"{row['parameters'] / 1e6:.2f} M | {row['training_minutes']} min | {row['batches']} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -185,10 +237,8 @@ def main() -> int:
         image, truth = test_files(config, variant.endswith("_compact"))
         results[variant] = run_one(variant, config, args.reuse, image, truth)
         print(f"{variant}: {results[variant]}", flush=True)
-    header = ["dice_background", "dice_nucleus", "dice_cell", "parameters", "training_minutes"]
-    print(f"\n{'model':<14}" + "".join(f"{h:>18}" for h in header))
-    for arch, row in results.items():
-        print(f"{arch:<14}" + "".join(f"{np.round(row[h], 4):>18}" for h in header))
+    print(markdown_table(results))
+    plot_curves(results, args.output.with_name("semantic3_isl_neurons_curves.png"))
     output = {
         "benchmark": "semantic3_isl_neurons",
         "data": str(args.data / "isl-neurons"),

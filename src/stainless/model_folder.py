@@ -33,6 +33,7 @@ from safetensors.torch import load_file, save_file
 from stainless.config import SegmentationConfig, TranslationConfig, dump_config
 from stainless.config.loading import format_validation_error, load_yaml
 from stainless.data.normalize import TargetScale
+from stainless.data.plane_stem import PlaneStem, stem_for
 from stainless.io.atomic import write_atomically, write_text_atomically
 
 WEIGHTS = "weights.safetensors"
@@ -51,7 +52,8 @@ class TranslationModelInfo:
     """What prediction needs to know about a translation model (``model.json``).
 
     ``in_channels``: the network's input channels. ``input_planes``: ``fixed`` (the network takes
-    ``in_channels`` planes as they are) or ``any`` (it takes the mean and spread of 1..N planes,
+    ``in_channels`` planes as they are), ``any`` (the mean and spread of 1..N planes) or
+    ``resample`` (1..N planes resampled along z to ``in_channels``; see
     :mod:`stainless.data.plane_stem`). ``trained_planes``: planes per training sample.
     ``pixel_size_um``: the training images' pixel size (None: not known).
     """
@@ -75,7 +77,11 @@ class TranslationModelInfo:
     @property
     def any_planes(self) -> bool:
         """The model takes any number of planes."""
-        return self.input_planes == "any"
+        return self.input_planes != "fixed"
+
+    def stem(self) -> PlaneStem | None:
+        """How 1..N planes become the network's channels (None: taken as they are)."""
+        return stem_for(self.input_planes, self.in_channels)
 
     def planes_wanted(self) -> int | None:
         """Planes an input must have: ``in_channels``, or None when any number will do."""
@@ -95,8 +101,8 @@ class SegmentationModelInfo:
     ``object_diameter_px``: the median equivalent diameter of the training objects in the
     training images' own pixels (None for models trained before it was recorded), so that
     ``segment --diameter`` can bring other images to the training size. ``input_planes``:
-    ``fixed`` or ``any`` (as :class:`TranslationModelInfo`). ``pixel_size_um``: the training
-    images' pixel size (None: not known).
+    ``fixed``, ``any`` or ``resample`` (as :class:`TranslationModelInfo`). ``pixel_size_um``:
+    the training images' pixel size (None: not known).
     """
 
     head: str
@@ -115,8 +121,12 @@ class SegmentationModelInfo:
 
     @property
     def any_planes(self) -> bool:
-        """The model takes any number of planes (their mean and spread)."""
-        return self.input_planes == "any"
+        """The model takes any number of planes."""
+        return self.input_planes != "fixed"
+
+    def stem(self) -> PlaneStem | None:
+        """How 1..N planes become the network's channels (None: taken as they are)."""
+        return stem_for(self.input_planes, self.in_channels)
 
     def planes_wanted(self) -> int | None:
         """Planes an input must have: ``in_channels``, or None when any number will do."""

@@ -25,13 +25,15 @@ def _focus_series(folder: Path, seed: int) -> None:
     write_image(folder / f"stack{seed}.tif", series.astype(np.uint16), axes="CYX")
 
 
-@pytest.fixture(scope="module")
-def any_planes_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("any_planes")
+@pytest.fixture(scope="module", params=["any", "resample"])
+def any_planes_model(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Path:
+    folder = tmp_path_factory.mktemp(f"planes_{request.param}")
     write_synthetic_pairs(folder, [0, 1, 2], size=64)
     for seed in (0, 1, 2):
         _focus_series(folder, seed)
-    raw = translation_config(folder, input_planes="any")
+    raw = translation_config(folder, input_planes=request.param)
     for sample in [*raw["data"]["samples"], *raw["data"]["validation"]]:  # type: ignore[index]
         sample["inputs"] = [sample["inputs"][0].replace("lf", "stack")]
     raw["data"].update(  # type: ignore[attr-defined]
@@ -46,8 +48,9 @@ def any_planes_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_an_any_planes_model_records_its_input_convention(any_planes_model: Path) -> None:
     info = json.loads((any_planes_model / "model.json").read_text())
-    assert info["input_planes"] == "any"
-    assert info["in_channels"] == 2 and info["trained_planes"] == 3
+    assert info["input_planes"] in ("any", "resample")
+    channels = 2 if info["input_planes"] == "any" else 3  # mean + spread, or the 3-plane series
+    assert info["in_channels"] == channels and info["trained_planes"] == 3
     assert info["pixel_size_um"] == 0.5
 
 
@@ -66,7 +69,7 @@ def test_one_plane_a_chosen_run_and_the_whole_series_all_predict(
     first = read_image(tmp_path / "first" / "stack2_dapi.ome.tif").array
     assert single.shape == whole.shape == (64, 64)
     np.testing.assert_array_equal(first, single)  # plane 0 of the stack is lf2
-    assert not np.array_equal(whole, single)  # the series adds its spread
+    assert not np.array_equal(whole, single)  # the series adds its detail through focus
     # the single-plane files of one sample, joined with --stack
     planes = []
     for index, plane in enumerate(read_image(folder / "stack2.tif").array):
@@ -84,8 +87,8 @@ def test_images_at_another_pixel_size_are_resampled_to_the_models(
     folder = any_planes_model.parent
     plane = read_image(folder / "lf2.tif").array
     coarse = plane[::2, ::2]  # the same field at 1 µm pixels
-    at_1um = ImageMetadata(None, (1.0, 1.0))
-    write_image(tmp_path / "coarse.ome.tif", coarse, axes="YX", metadata=at_1um)
+    one_um = ImageMetadata(None, (1.0, 1.0))
+    write_image(tmp_path / "coarse.ome.tif", coarse, axes="YX", metadata=one_um)
     write_image(tmp_path / "bare.tif", coarse, axes="YX")
     base = ["predict", "--model", str(any_planes_model), "--tile", "32"]
     coarse_input = ["--input", str(tmp_path / "coarse.ome.tif")]
@@ -136,3 +139,34 @@ def test_inputs_the_model_cannot_use_are_refused_in_one_line(
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
     # an RGB image can still be used, one channel picked with --planes
     assert main([*base, "--input", str(rgb), "--planes", "1"]) == 0
+
+
+def test_segmentation_from_an_any_planes_translation_model_takes_any_planes(
+    any_planes_model: Path, tmp_path: Path
+) -> None:
+    from tests.training.test_segmentation_training import segmentation_config
+
+    folder = any_planes_model.parent
+    raw = segmentation_config(init=str(any_planes_model), head="semantic", classes=3)
+    for sample in [*raw["data"]["samples"], *raw["data"]["validation"]]:
+        seed = sample["inputs"][0][3]
+        sample.update(inputs=[f"stack{seed}.tif"], labels=f"dapi_nuc{seed}.tif")
+        sample["cells"] = f"dapi_nuc{seed}.tif"
+        dapi = read_image(folder / f"dapi{seed}.tif").array
+        write_image(folder / f"dapi_nuc{seed}.tif", ndi.label(dapi > dapi.mean())[0], axes="YX")
+    raw["postprocess"]["tune_on"] = None
+    raw["training"]["class_weights"] = "balanced"
+    raw["output"] = str(tmp_path / "seg")
+    (folder / "seg.yaml").write_text(yaml.safe_dump(raw))
+    assert (
+        main(["train", "segmentation", "--config", str(folder / "seg.yaml"), "--no-progress"]) == 0
+    )
+    info = json.loads((tmp_path / "seg" / "model.json").read_text())
+    translation = json.loads((any_planes_model / "model.json").read_text())
+    assert info["input_planes"] == translation["input_planes"]  # inherited from the init
+    assert info["in_channels"] == translation["in_channels"]
+    for image in ("lf2.tif", "stack2.tif"):
+        args = ["segment", "--model", str(tmp_path / "seg"), "--input", str(folder / image)]
+        assert main([*args, "--output", str(tmp_path / "out"), "--tile", "32"]) == 0
+    classes = read_image(tmp_path / "out" / "lf2_labels.tif").array
+    assert classes.shape == (64, 64) and classes.max() <= 2

@@ -313,6 +313,32 @@ def budget_shorter_than_an_epoch(ws: Path, _: Path) -> Case:
     return Case([*argv, "--max-minutes", "0.00001"], "is shorter than one epoch here")
 
 
+def _predict_builtin(ws: Path, *extra: str) -> list[str]:
+    """``predict`` with the built-in phase-to-dapi (any number of grey planes) into ``ws/out``."""
+    return ["predict", "--model", "phase-to-dapi", *extra, "--output", str(ws / "out")]
+
+
+def rgb_for_a_grey_plane_model(ws: Path, _: Path) -> Case:
+    path = _image(ws, "colour.png", np.zeros((64, 64, 3), np.uint8), axes="YXC")
+    return Case(_predict_builtin(ws, "--input", path), "is an RGB colour image")
+
+
+def plane_the_stack_lacks(ws: Path, _: Path) -> Case:
+    stack = np.stack([_nuclei(seed=s)[0] for s in range(3)])
+    path = _image(ws, "stack.tif", stack, axes="ZYX")
+    return Case(_predict_builtin(ws, "--input", path, "--planes", "7"), "has 3 plane(s)")
+
+
+def zero_pixel_size(ws: Path, _: Path) -> Case:
+    path = _image(ws, "a.tif", _nuclei()[0])
+    return Case(_predict_builtin(ws, "--input", path, "--pixel-size", "0"), "must be a number > 0")
+
+
+def negative_pixel_size_segment(ws: Path, _: Path) -> Case:
+    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]), model="cells-phase")
+    return Case([*argv, "--pixel-size", "-0.5"], "--pixel-size must be a number > 0")
+
+
 CASES: list[Callable[[Path, Path], Case]] = [
     nan_patch_segment,
     two_inf_pixels_segment,
@@ -346,6 +372,10 @@ CASES: list[Callable[[Path, Path], Case]] = [
     infinite_h_labels,
     image_smaller_than_a_crop,
     budget_shorter_than_an_epoch,
+    rgb_for_a_grey_plane_model,
+    plane_the_stack_lacks,
+    zero_pixel_size,
+    negative_pixel_size_segment,
 ]
 
 

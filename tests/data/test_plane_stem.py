@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from stainless.data.plane_stem import STEM_CHANNELS, plane_stem, random_plane_run
+from stainless.data.plane_stem import (
+    STEM_CHANNELS,
+    plane_stem,
+    random_plane_run,
+    resample_along_z,
+    stem_for,
+)
 from stainless.inference.scaling import rescaling
 from stainless.losses import masked_pcc_loss
 
@@ -26,6 +32,24 @@ def test_the_stem_of_a_series_is_its_mean_and_standard_deviation() -> None:
     np.testing.assert_allclose(stem[1], planes.std(axis=0), rtol=1e-5)
     with pytest.raises(ValueError, match=r"\(C, Y, X\)"):
         plane_stem(planes[0])
+
+
+def test_resampling_along_z_keeps_a_full_series_and_interpolates_others() -> None:
+    planes = np.arange(3, dtype=np.float32)[:, None, None] * np.ones((3, 2, 2), np.float32)
+    assert resample_along_z(planes, 3) is planes or np.array_equal(
+        resample_along_z(planes, 3), planes
+    )
+    five = resample_along_z(planes, 5)
+    np.testing.assert_allclose(five[:, 0, 0], [0.0, 0.5, 1.0, 1.5, 2.0])
+    one = resample_along_z(planes[1:2], 4)
+    assert one.shape == (4, 2, 2) and np.all(one == 1.0)  # a single plane is repeated
+    stem = stem_for("resample", 13)
+    assert stem is not None and stem.channels == 13 and stem(planes).shape == (13, 2, 2)
+    any_stem = stem_for("any", 13)
+    assert any_stem is not None and any_stem.channels == STEM_CHANNELS
+    assert stem_for("fixed", 13) is None
+    with pytest.raises(ValueError, match="fixed, any or resample"):
+        stem_for("mean", 13)
 
 
 def test_plane_runs_are_contiguous_and_single_as_often_as_asked() -> None:

@@ -117,28 +117,49 @@ def check_pixel_size(value: float | None) -> float | None:
     return value
 
 
-def input_pixel_size(
-    given: float | None, metadata: ImageMetadata, source: Path, model_pixel_um: float | None
-) -> float | None:
-    """The pixel size (µm) of an input: ``--pixel-size``, else its metadata's (mean of Y, X);
-    a warning on stderr when the model records one and the input's is unknown (the input is
-    then taken to be at the model's), or when the model records none (no rescaling)."""
-    size = given
-    if size is None and metadata.pixel_size_um is not None:
-        size = float(sum(metadata.pixel_size_um) / 2)
-    if model_pixel_um is None and given is not None:
-        print(
-            f"warning: the model does not record its training pixel size; '{source}' is used "
-            "as it is (--pixel-size ignored)",
-            file=sys.stderr,
-        )
-    elif model_pixel_um is not None and size is None:
-        print(
-            f"warning: the pixel size of '{source}' is unknown (no metadata, no --pixel-size); "
-            f"assuming the model's {model_pixel_um:g} µm",
-            file=sys.stderr,
-        )
-    return size
+class PixelSizes:
+    """The pixel size (µm) of each input for a model that records its own: ``--pixel-size``,
+    else the input's metadata (mean of Y and X). One warning line per run on stderr when an
+    input's size is unknown (it is then taken to be the model's) or when ``--pixel-size`` is
+    given to a model that records none (nothing is rescaled).
+
+    Parameters
+    ----------
+    given : float, optional
+        ``--pixel-size``.
+    model_pixel_um : float, optional
+        The model's training pixel size.
+    """
+
+    def __init__(self, given: float | None, model_pixel_um: float | None) -> None:
+        self.given = given
+        self.model_pixel_um = model_pixel_um
+        self._warned = False
+        if model_pixel_um is None and given is not None:
+            self._warn(
+                "the model does not record its training pixel size; --pixel-size is ignored "
+                "and the inputs are used as they are"
+            )
+
+    def _warn(self, message: str) -> None:
+        if not self._warned:
+            print(f"warning: {message}", file=sys.stderr)
+            self._warned = True
+
+    def of(self, metadata: ImageMetadata, source: Path) -> float | None:
+        """The pixel size of the input ``source`` with ``metadata`` to rescale by (None: unknown,
+        or nothing to rescale to)."""
+        if self.model_pixel_um is None:
+            return None
+        size = self.given
+        if size is None and metadata.pixel_size_um is not None:
+            size = float(sum(metadata.pixel_size_um) / 2)
+        if size is None:
+            self._warn(
+                f"the pixel size of '{source}' is unknown (no metadata, no --pixel-size); "
+                f"taking it to be the model's {self.model_pixel_um:g} µm (said once)"
+            )
+        return size
 
 
 def named_samples(samples: list[Sample], name: str | None) -> list[Sample]:

@@ -46,7 +46,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_info(args: argparse.Namespace) -> int:
     """The full card of one model."""
-    from stainless.model_folder import model_kind, read_segmentation_info
+    from stainless.model_folder import model_kind, read_segmentation_info, read_translation_info
     from stainless.zoo import get_model
 
     model = get_model(args.name)
@@ -59,8 +59,22 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"training data: {model.training_data}")
     print(f"licence:       {model.licence}")
     print(f"credit:        {model.credit}")
-    print(f"pixel size:    {model.pixel_size or 'not stated by the training data'}")
-    if model_kind(model.folder) == "segmentation":
+    kind = model_kind(model.folder)
+    info = (
+        read_segmentation_info(model.folder)
+        if kind == "segmentation"
+        else read_translation_info(model.folder)
+    )
+    if info.any_planes:
+        planes = "any number, 1..N (their mean and spread; --planes picks some)"
+    else:
+        planes = f"exactly {info.in_channels}"
+    print(f"planes:        {planes}")
+    if info.pixel_size_um is not None:
+        print(f"pixel size:    {info.pixel_size_um:.3g} µm (inputs at another size are resampled)")
+    else:
+        print(f"pixel size:    {model.pixel_size or 'not stated by the training data'}")
+    if kind == "segmentation":
         diameter = read_segmentation_info(model.folder).object_diameter_px
         size = f"median {diameter:.0f} px across" if diameter else "not recorded"
         print(f"objects:       {size} in the training images (segment --diameter rescales)")

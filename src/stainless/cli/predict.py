@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     wanted = predictor.info.planes_wanted()
     samples = _inputs.named_samples(_inputs.find_inputs(args.input, wanted, args.stack), args.name)
     _inputs.check_inputs(samples, wanted, args.model, planes=args.planes)
-    model_pixel = predictor.info.pixel_size_um
+    pixel_sizes = _inputs.PixelSizes(args.pixel_size, predictor.info.pixel_size_um)
     targets = predictor.info.target_names
     endings = [f"_{target}.ome.tif" for target in targets]
     planned = _inputs.plan_outputs(samples, args.output, endings, args.overwrite)
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
             modality = (
                 args.modality or modality or modality_from_channel_names(source.channel_names)
             )
-            pixel = _inputs.input_pixel_size(args.pixel_size, source, files[0], model_pixel)
+            pixel = pixel_sizes.of(source, files[0])
             predictions = predictor.predict(planes, modality, options, pixel)
             for target, out in zip(targets, planned[name], strict=True):
                 image = predictions[target]

@@ -112,6 +112,11 @@ def run(args: argparse.Namespace) -> int:
         _inputs.find_inputs(args.input, per_sample, args.stack), args.name
     )
     _inputs.check_inputs(samples, wanted, args.model, in_force, args.planes)
+    pixel_sizes = (  # --diameter sets the scale itself
+        _inputs.PixelSizes(None, None)
+        if args.diameter is not None
+        else _inputs.PixelSizes(args.pixel_size, predictor.info.pixel_size_um)
+    )
     endings = ["_labels.tif", "_outlines.png"] if args.outlines else ["_labels.tif"]
     planned = _inputs.plan_outputs(samples, args.output, endings, args.overwrite)
     with _inputs.all_or_nothing(args.output, args.overwrite) as batch:
@@ -120,13 +125,7 @@ def run(args: argparse.Namespace) -> int:
             if args.planes is not None:
                 raw = raw[args.planes]
             planes = predictor.input_planes(raw, metadata.channel_names, files[0], channels)
-            pixel = (
-                None  # --diameter sets the scale
-                if args.diameter is not None
-                else _inputs.input_pixel_size(
-                    args.pixel_size, metadata, files[0], predictor.info.pixel_size_um
-                )
-            )
+            pixel = pixel_sizes.of(metadata, files[0])
             labels = predictor.segment(planes, options, thresholds, pixel)
             largest = int(labels.max(initial=0))
             dtype = np.uint16 if largest <= np.iinfo(np.uint16).max else np.uint32

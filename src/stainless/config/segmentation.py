@@ -57,10 +57,11 @@ class SegmentationDataConfig(Strict):
     validation images, so one region per image is enough. ``channels`` picks the network's
     inputs from each image, Cellpose-style (``[2, 1]``: cytoplasm in green, nucleus in red;
     names or 1-based indices, 0 = absent; see :mod:`stainless.io.channels`); it is stored with
-    the model and applied again at prediction. ``input_planes: any`` feeds the network the mean
-    and spread of a random run of each crop's planes (one plane on ``single_plane_fraction`` of
-    the crops; :mod:`stainless.data.plane_stem`), so the model takes one plane or a focus series
-    of any length; unset, it follows the translation model in ``model.init`` (else ``fixed``).
+    the model and applied again at prediction. ``input_planes`` ``any`` (mean and spread) or
+    ``resample`` (along z to the training plane count) feeds the network a random run of each
+    crop's planes (one plane on ``single_plane_fraction`` of the crops;
+    :mod:`stainless.data.plane_stem`), so the model takes one plane or a focus series of any
+    length; unset, it follows the translation model in ``model.init`` (else ``fixed``).
     ``pixel_size_um``: the training images' pixel size, saved with the model (unset: from the
     first image's metadata, if any).
     """
@@ -80,7 +81,7 @@ class SegmentationDataConfig(Strict):
     augment: AugmentConfig = Field(default_factory=lambda: AugmentConfig.model_validate({}))
     scale: float = Field(1.0, ge=0.25, le=4.0)
     channels: list[int | str] | None = None
-    input_planes: Literal["fixed", "any"] | None = None
+    input_planes: Literal["fixed", "any", "resample"] | None = None
     single_plane_fraction: float = Field(0.5, ge=0.0, le=1.0)
     pixel_size_um: float | None = Field(None, gt=0)
 

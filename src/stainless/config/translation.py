@@ -37,9 +37,10 @@ class DataConfig(Strict):
     ``crops_per_epoch`` random crops of ``crop_size``² make one epoch; ``validation_fraction``
     holds out that fraction of each training image (its last columns, or rows when the image is
     taller than wide) as validation images, so one region per image is enough.
-    ``single_plane_fraction``: with ``model.input_planes: any``, the share of training crops that
-    see one plane (the others see a random run of 2..N planes). ``pixel_size_um``: the training
-    images' pixel size, saved with the model so that ``predict`` can bring other images to it
+    ``single_plane_fraction``: with ``model.input_planes`` ``any`` or ``resample``, the share of
+    training crops that see one plane (the others see a random run of 2..N planes).
+    ``pixel_size_um``: the training images' pixel size, saved with the model so that
+    ``predict`` can bring other images to it
     (unset: taken from the first input's metadata when it has one). ``gamma_range``: a random
     tone-curve change ``x^γ`` of each training crop's normalised inputs, γ log-uniform in the
     range (e.g. ``[0.7, 1.4]``), for cameras with another response.
@@ -75,13 +76,14 @@ class ModelConfig(Strict):
     """Network and modality strategy.
 
     ``input_planes``: ``fixed`` feeds the planes as channels (the model then takes exactly as
-    many planes as it was trained on); ``any`` feeds their mean and spread
-    (:mod:`stainless.data.plane_stem`), so the model takes one plane or a focus series of any
-    length.
+    many planes as it was trained on); ``any`` feeds their mean and spread; ``resample`` feeds
+    them resampled along z to the training plane count (one plane repeated). With ``any`` or
+    ``resample`` the model takes one plane or a focus series of any length
+    (:mod:`stainless.data.plane_stem`).
     """
 
     architecture: Literal["unet", "pix2pix"] = "unet"
-    input_planes: Literal["fixed", "any"] = "fixed"
+    input_planes: Literal["fixed", "any", "resample"] = "fixed"
     width: int = Field(32, ge=4)
     depth: int = Field(4, ge=1, le=6)
     n_blocks: int = Field(9, ge=1)

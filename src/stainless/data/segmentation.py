@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 
 from stainless.config import AugmentConfig, SegmentationDataConfig, SegmentationSampleConfig
 from stainless.data.normalize import normalize_planes
-from stainless.data.plane_stem import plane_stem, random_plane_run
+from stainless.data.plane_stem import PlaneStem, random_plane_run
 from stainless.data.resample import resample_planes
 from stainless.data.splits import hold_out
 from stainless.data.targets import make_target, three_class_target
@@ -242,8 +242,8 @@ class SegmentationCrops(Dataset[dict[str, torch.Tensor]]):
         ``semantic``, ``distance`` or ``hover``.
     data : SegmentationDataConfig
     seed : int
-    any_planes : bool
-        Feed each crop as the mean and spread of a random run of its planes.
+    stem : PlaneStem, optional
+        Feed each crop as the stem of a random run of its planes.
     """
 
     def __init__(
@@ -252,7 +252,7 @@ class SegmentationCrops(Dataset[dict[str, torch.Tensor]]):
         head: str,
         data: SegmentationDataConfig,
         seed: int = 0,
-        any_planes: bool = False,
+        stem: PlaneStem | None = None,
     ) -> None:
         if not samples:
             raise ValueError("no training sample")
@@ -260,7 +260,7 @@ class SegmentationCrops(Dataset[dict[str, torch.Tensor]]):
         self.head = head
         self.data = data
         self.seed = seed
-        self.any_planes = any_planes
+        self.stem = stem
         self.epoch = 0
         self.class_pixels = [self._pixels_by_class(s) for s in samples]
 
@@ -298,9 +298,9 @@ class SegmentationCrops(Dataset[dict[str, torch.Tensor]]):
         target = make_target(self.head, labels, cells)
         inner = (slice(None), slice(MARGIN_PX, -MARGIN_PX), slice(MARGIN_PX, -MARGIN_PX))
         patch = patch[inner]
-        if self.any_planes:
+        if self.stem is not None:
             run = random_plane_run(patch.shape[0], rng, self.data.single_plane_fraction)
-            patch = plane_stem(np.ascontiguousarray(patch[run], dtype=np.float32))
+            patch = self.stem(np.ascontiguousarray(patch[run], dtype=np.float32))
         if self.data.augment.intensity:
             patch = _jitter_intensity(patch, rng)
         return {
@@ -326,11 +326,11 @@ def segmentation_validation_crops(
     crop_size: int,
     max_crops: int = 32,
     scale: float = 1.0,
-    any_planes: bool = False,
+    stem: PlaneStem | None = None,
 ) -> list[dict[str, torch.Tensor]]:
     """Fixed crops (the top-left ``crop_size``² of each image magnified by ``scale``, padded
     when smaller), at most ``max_crops``, with targets computed on the whole image (with
-    ``any_planes``: as the mean and spread of all their planes)."""
+    ``stem``: as the stem of all their planes)."""
     crops = []
     for sample in samples[:max_crops]:
         if scale != 1.0:
@@ -340,8 +340,8 @@ def segmentation_validation_crops(
         pad_x = max(crop_size - sample.labels.shape[1], 0)
         pad = ((0, 0), (0, pad_y), (0, pad_x))
         inputs = np.pad(sample.inputs, pad, mode="reflect")[:, :crop_size, :crop_size]
-        if any_planes:
-            inputs = plane_stem(np.ascontiguousarray(inputs))
+        if stem is not None:
+            inputs = stem(np.ascontiguousarray(inputs))
         target = np.pad(target, pad)[:, :crop_size, :crop_size]
         crops.append(
             {

@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 from stainless.config import DataConfig, SampleConfig
 from stainless.data.augment import random_dihedral
 from stainless.data.normalize import TargetScale, normalize_planes, percentile_range, target_scale
-from stainless.data.plane_stem import plane_stem, random_plane_run
+from stainless.data.plane_stem import PlaneStem, random_plane_run
 from stainless.io import read_image
 from stainless.io.manifest import read_manifest_table
 from stainless.io.metadata import modality_from_channel_names
@@ -186,11 +186,11 @@ class TrainingCrops(Dataset[dict[str, torch.Tensor]]):
         Random flips / 90° rotations.
     hide_target_fraction : float
         Probability of hiding each present target of a crop (partial-label experiments).
-    any_planes : bool
-        Feed each crop as the mean and spread of a random run of its planes
+    stem : PlaneStem, optional
+        Feed each crop as the stem of a random run of its planes
         (:mod:`stainless.data.plane_stem`) instead of all planes as channels.
     single_plane_fraction : float
-        With ``any_planes``, the share of crops that see one plane.
+        With ``stem``, the share of crops that see one plane.
     gamma_range : (float, float), optional
         Raise each crop's normalised planes to a random power from this range (log-uniform;
         ``sign(x)·|x|^γ``), so that the model does not rely on one camera's tone curve.
@@ -206,7 +206,7 @@ class TrainingCrops(Dataset[dict[str, torch.Tensor]]):
         flips: bool = True,
         rotations: bool = True,
         hide_target_fraction: float = 0.0,
-        any_planes: bool = False,
+        stem: PlaneStem | None = None,
         single_plane_fraction: float = 0.5,
         gamma_range: tuple[float, float] | None = None,
         seed: int = 0,
@@ -217,7 +217,7 @@ class TrainingCrops(Dataset[dict[str, torch.Tensor]]):
         self.flips = flips
         self.rotations = rotations
         self.hide_target_fraction = hide_target_fraction
-        self.any_planes = any_planes
+        self.stem = stem
         self.single_plane_fraction = single_plane_fraction
         self.gamma_range = gamma_range
         self.seed = seed
@@ -260,9 +260,9 @@ class TrainingCrops(Dataset[dict[str, torch.Tensor]]):
             low, high = np.log(self.gamma_range)
             gamma = float(np.exp(rng.uniform(low, high)))
             inputs = (np.sign(inputs) * np.abs(inputs) ** gamma).astype(np.float32)
-        if self.any_planes:
+        if self.stem is not None:
             run = random_plane_run(inputs.shape[0], rng, self.single_plane_fraction)
-            inputs = plane_stem(inputs[run])
+            inputs = self.stem(inputs[run])
         present = sample.present.copy()
         if self.hide_target_fraction > 0:
             present &= rng.random(present.shape) >= self.hide_target_fraction
@@ -270,10 +270,13 @@ class TrainingCrops(Dataset[dict[str, torch.Tensor]]):
 
 
 def validation_crops(
-    samples: list[LoadedSample], crop_size: int, max_crops: int = 32, any_planes: bool = False
+    samples: list[LoadedSample],
+    crop_size: int,
+    max_crops: int = 32,
+    stem: PlaneStem | None = None,
 ) -> list[dict[str, torch.Tensor]]:
     """Fixed, non-overlapping crops tiling the validation samples, at most ``max_crops``
-    (with ``any_planes``: as the mean and spread of all their planes)."""
+    (with ``stem``: as the stem of all their planes)."""
     crops: list[dict[str, torch.Tensor]] = []
     for sample in samples:
         height, width = sample.inputs.shape[1:]
@@ -281,8 +284,8 @@ def validation_crops(
             for x in range(0, width - crop_size + 1, crop_size):
                 window = (slice(None), slice(y, y + crop_size), slice(x, x + crop_size))
                 inputs = np.ascontiguousarray(sample.inputs[window])
-                if any_planes:
-                    inputs = plane_stem(inputs)
+                if stem is not None:
+                    inputs = stem(inputs)
                 targets = np.ascontiguousarray(sample.targets[window])
                 crops.append(_batch_item(sample, inputs, targets, sample.present.copy()))
                 if len(crops) >= max_crops:

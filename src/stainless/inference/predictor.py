@@ -16,7 +16,6 @@ from numpy.typing import NDArray
 from torch import nn
 
 from stainless.data.normalize import normalize_planes
-from stainless.data.plane_stem import plane_stem
 from stainless.data.resample import resample_planes
 from stainless.device import prepare_for_inference
 from stainless.inference.scaling import rescaling
@@ -142,8 +141,9 @@ class TranslationPredictor:
             got = planes.shape[0] if planes.ndim == 3 else f"an array of shape {planes.shape}"
             raise ValueError(f"this model expects {wanted} input planes, got {got}")
         normalized = normalize_planes(planes, *self.info.input_percentiles)
-        if self.info.any_planes:
-            normalized = plane_stem(normalized)
+        stem = self.info.stem()
+        if stem is not None:
+            normalized = stem(normalized)
         output = self.predict_normalized(normalized, modality, options)
         if scale != 1.0:
             output = resample_planes(output, shape=(height, width))

@@ -16,7 +16,6 @@ from numpy.typing import NDArray
 from torch import nn
 
 from stainless.data.normalize import normalize_planes
-from stainless.data.plane_stem import plane_stem
 from stainless.inference.scaling import rescaling
 from stainless.io.channels import select_channels
 from stainless.model_folder import SegmentationModelInfo, resolve_model
@@ -136,8 +135,9 @@ class SegmentationPredictor:
             got = planes.shape[0] if planes.ndim == 3 else f"an array of shape {planes.shape}"
             raise ValueError(f"this model expects {wanted} input planes, got {got}")
         normalized = normalize_planes(planes, *self.info.input_percentiles)
-        if self.info.any_planes:
-            normalized = plane_stem(normalized)
+        stem = self.info.stem()
+        if stem is not None:
+            normalized = stem(normalized)
         factor = rescaling(pixel_size_um, self.info.pixel_size_um)
         if factor == 1.0:
             return self.maps(normalized, options)

@@ -354,6 +354,8 @@ def write_image(
             temporary.write_bytes(imagecodecs.png_encode(_png_array(array, axes, file_path)))
             return
         options: dict[str, Any] = {"compression": None if compression == "none" else compression}
+        if axes.endswith("YX") and array.ndim > 2:  # planes, not an RGB picture
+            options["photometric"] = "minisblack"
         if suffix.startswith(".ome"):
             ome = ome_write_metadata(axes, metadata, array.shape)
             tifffile.imwrite(temporary, array, ome=True, metadata=ome, **options)

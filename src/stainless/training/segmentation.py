@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader
 from stainless import model_folder
 from stainless.config import SegmentationConfig
 from stainless.data.object_size import median_object_diameter
-from stainless.data.plane_stem import STEM_CHANNELS, plane_stem
+from stainless.data.plane_stem import stem_for
 from stainless.data.segmentation import (
     LoadedSegmentationSample,
     SegmentationCrops,
@@ -111,15 +111,14 @@ def train_segmentation(
     if len(planes) > 1:
         raise ValueError(f"images have different numbers of input planes: {sorted(planes)}")
     n_planes = planes.pop()
-    any_planes = uses_any_planes(config)
-    in_channels = STEM_CHANNELS if any_planes else n_planes
+    input_planes = input_planes_of(config)
+    stem = stem_for(input_planes, n_planes)
+    in_channels = n_planes if stem is None else stem.channels
     if config.model.classes == 3 and any(s.cells is None for s in training + validation):
         raise ValueError("model.classes 3 needs cell labels ('cells') for every sample")
     network, body, transfer = build_network(config, in_channels)
     module = SegmentationModule(config, network, body, _class_weights(config, training))
-    crops = SegmentationCrops(
-        training, config.model.head, data, seed=config.seed, any_planes=any_planes
-    )
+    crops = SegmentationCrops(training, config.model.head, data, seed=config.seed, stem=stem)
     loader = DataLoader(crops, batch_size=data.batch_size, shuffle=False, drop_last=True)
     val_loader: DataLoader[dict[str, torch.Tensor]] | None = (
         DataLoader(
@@ -128,7 +127,7 @@ def train_segmentation(
                 config.model.head,
                 data.crop_size,
                 scale=data.scale,
-                any_planes=any_planes,
+                stem=stem,
             ),
             batch_size=data.batch_size,
         )
@@ -150,7 +149,7 @@ def train_segmentation(
         input_scale=data.scale,
         channels=data.channels,
         object_diameter_px=median_object_diameter(s.labels for s in training),
-        input_planes="any" if any_planes else "fixed",
+        input_planes=input_planes,
         pixel_size_um=data.pixel_size_um or pixel_size_of(training_configs[0].inputs[0]),
     )
     tuning: dict[str, Any] = {}
@@ -177,18 +176,18 @@ def train_segmentation(
     )
 
 
-def uses_any_planes(config: SegmentationConfig) -> bool:
+def input_planes_of(config: SegmentationConfig) -> str:
     """``data.input_planes``, else that of the translation model in ``model.init``, else
-    fixed."""
+    ``fixed``."""
     if config.data.input_planes is not None:
-        return config.data.input_planes == "any"
+        return config.data.input_planes
     init = config.model.init
     if init is None:
-        return False
+        return "fixed"
     folder = model_folder.resolve_model(init)
     if model_folder.model_kind(folder) != "translation":
-        return False
-    return model_folder.read_translation_info(folder).any_planes
+        return "fixed"
+    return model_folder.read_translation_info(folder).input_planes
 
 
 def _tune(
@@ -199,10 +198,8 @@ def _tune(
         network.cpu(), info.head, info.classes, info.size_multiple, info.input_scale, "cpu"
     )
     options = TilingOptions(tile=256, overlap_fraction=0.25)
-    maps = [
-        whole_image(plane_stem(s.inputs) if info.any_planes else s.inputs, options)
-        for s in validation
-    ]
+    stem = info.stem()
+    maps = [whole_image(s.inputs if stem is None else stem(s.inputs), options) for s in validation]
     truths = [s.labels for s in validation]
     thresholds, score = tune_thresholds(maps, truths, info.head, info.thresholds)
     tuned = replace(info, thresholds=thresholds)

@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from stainless.config import SampleConfig, TranslationConfig
-from stainless.data.plane_stem import STEM_CHANNELS
+from stainless.data.plane_stem import stem_for
 from stainless.data.splits import hold_out
 from stainless.data.translation import (
     LoadedSample,
@@ -142,8 +142,8 @@ def _train_one(
     if len(planes) > 1:
         raise ValueError(f"samples have different numbers of input planes: {sorted(planes)}")
     n_planes = planes.pop()
-    any_planes = config.model.input_planes == "any"
-    in_channels = STEM_CHANNELS if any_planes else n_planes
+    stem = stem_for(config.model.input_planes, n_planes)
+    in_channels = n_planes if stem is None else stem.channels
     data = config.data
     crops = TrainingCrops(
         training,
@@ -152,7 +152,7 @@ def _train_one(
         flips=data.flips,
         rotations=data.rotations,
         hide_target_fraction=data.hide_target_fraction,
-        any_planes=any_planes,
+        stem=stem,
         single_plane_fraction=data.single_plane_fraction,
         gamma_range=data.gamma_range,
         seed=config.seed,
@@ -160,7 +160,7 @@ def _train_one(
     loader = DataLoader(crops, batch_size=data.batch_size, shuffle=False, drop_last=True)
     val_loader: DataLoader[dict[str, torch.Tensor]] | None = (
         DataLoader(
-            validation_crops(validation, data.crop_size, any_planes=any_planes),  # type: ignore[arg-type]
+            validation_crops(validation, data.crop_size, stem=stem),  # type: ignore[arg-type]
             batch_size=data.batch_size,
         )
         if validation

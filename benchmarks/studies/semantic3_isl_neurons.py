@@ -3,17 +3,17 @@
 Labels come from the stains, as in the bright-field nucleus/cytoplasm paper: nuclei from DAPI
 (instances, ``--split distance_intensity``), cells from MAP2 — either the MAP2 mask (``map2``:
 cell bodies and the thin neurites) or one compact cell per nucleus (``compact``: a watershed of
-MAP2 seeded by the nuclei, kept within 25 px of its nucleus, ``labels from-fluorescence
---seeds``); cytoplasm = cell and not nucleus. U-Net, the small FC-DenseNet (Tiramisu) and
-DeepLabv3+ train on the training region (columns 0–767) with the same crops, loss (CE + Dice,
-balanced class weights) and wall-time budget (``--minutes``; the learning rate follows a cosine
-that ends with the budget), on the phase planes as the ISL model takes them (``input_planes``
-of ``--isl-init``, e.g. ``resample``, so the models also take one plane), and are scored on
-the test strip (columns 768–1023) by ``stainless segment`` + ``stainless evaluate semantic``:
-Dice per class, parameter count, training time and the validation curve. ``unet_isl`` starts
-the U-Net from the body of the translation model given by ``--isl-init`` (in silico labelling
-pretraining, as the ISL paper does for nuclei) at the same budget as ``unet``.
-Paper (bright-field, 3 classes): Dice 0.91 / 0.93 / 0.94.
+MAP2 above its Li threshold, seeded by the nuclei, kept within 25 px of its nucleus, ``labels
+from-fluorescence --seeds --threshold li``); cytoplasm = cell and not nucleus. U-Net, the small
+FC-DenseNet (Tiramisu) and DeepLabv3+ train on the training region (columns 0–767) with the same
+crops, loss (CE + Dice, balanced class weights) and wall-time budget (``--minutes``; the learning
+rate follows a cosine that ends with the budget), on the phase planes as the ISL model takes them
+(``input_planes`` of ``--isl-init``, e.g. ``resample``, so the models also take one plane), and
+are scored on the test strip (columns 768–1023) by ``stainless segment`` + ``stainless evaluate
+semantic``: Dice per class, parameter count, training time and the validation curve. ``unet_isl``
+starts the U-Net from the body of the translation model given by ``--isl-init`` (in silico
+labelling pretraining, as the ISL paper does for nuclei) at the same budget as ``unet``. Paper
+(bright-field, 3 classes): Dice 0.91 / 0.93 / 0.94.
 
     python benchmarks/studies/semantic3_isl_neurons.py --minutes 7 --isl-init MODEL \
         [--variants unet unet_isl tiramisu deeplabv3plus unet_compact] [--reuse]
@@ -65,7 +65,7 @@ def make_labels(data: Path) -> None:
             raise RuntimeError("labels from MAP2 failed")
     if not (RESULTS / "compact" / "map2_labels.tif").is_file():
         seeds = str(nuclei / "dapi_labels.tif")
-        args = ["--seeds", seeds, "--max-distance", str(COMPACT_DISTANCE_PX)]
+        args = ["--seeds", seeds, "--max-distance", str(COMPACT_DISTANCE_PX), "--threshold", "li"]
         args += ["--output", str(RESULTS / "compact")]
         if stainless(["labels", "from-fluorescence", "--input", map2, *args]) != 0:
             raise RuntimeError("compact cells from MAP2 and the nuclei failed")

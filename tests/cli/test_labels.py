@@ -59,7 +59,7 @@ def test_cli_writes_labels_and_refuses_bad_input(
     assert main([*args, "--out", str(out), "--channel", "actin", "--overwrite"]) == 2
     assert "no channel named 'actin'" in capsys.readouterr().err
     assert main([*args, "--out", str(out), "--threshold", "half", "--channel", "dapi"]) == 2
-    assert "--threshold must be otsu, gmm or a number" in capsys.readouterr().err
+    assert "--threshold must be otsu, li, gmm or a number" in capsys.readouterr().err
 
 
 def test_cells_grown_from_nuclei_hold_their_nucleus_and_stay_near_it(tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     fluo.add_argument("--channel", help="channel name to use from multi-channel files (e.g. DAPI)")
     fluo.add_argument("--mode", choices=("instance", "semantic"), default="instance")
     fluo.add_argument(
-        "--threshold", default="otsu", help="otsu (default), gmm, or an intensity value"
+        "--threshold", default="otsu", help="otsu (default), li, gmm, or an intensity value"
     )
     fluo.add_argument("--sigma", type=float, default=2.0, help="smoothing σ in pixels (2)")
     fluo.add_argument("--min-size", type=int, default=30, help="smallest object in pixels (30)")
@@ -81,12 +81,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _threshold(value: str) -> str | float:
-    if value in ("otsu", "gmm"):
+    if value in ("otsu", "li", "gmm"):
         return value
     try:
         return float(value)
     except ValueError:
-        raise ValueError(f"--threshold must be otsu, gmm or a number, got {value!r}") from None
+        raise ValueError(f"--threshold must be otsu, li, gmm or a number, got {value!r}") from None
 
 
 def _stain_plane(path: Path, channel: str | None) -> np.ndarray:

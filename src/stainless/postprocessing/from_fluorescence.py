@@ -22,12 +22,12 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage as ndi
-from skimage.filters import threshold_otsu
+from skimage.filters import threshold_li, threshold_otsu
 
 from stainless.postprocessing.instances import labels_from_distance
 from stainless.postprocessing.labels import clean_labels, fill_holes
 
-Threshold = Literal["otsu", "gmm"] | float
+Threshold = Literal["otsu", "li", "gmm"] | float
 
 
 def gmm_threshold(values: NDArray[np.floating], iterations: int = 100) -> float:
@@ -84,12 +84,14 @@ def foreground_from_fluorescence(
     smooth = ndi.gaussian_filter(np.asarray(image, dtype=np.float64), sigma_px)
     if threshold == "otsu":
         level = float(threshold_otsu(smooth))
+    elif threshold == "li":  # minimum cross-entropy (Li & Lee 1993): lower than Otsu on dim stains
+        level = float(threshold_li(smooth))
     elif threshold == "gmm":
         level = gmm_threshold(smooth)
     elif isinstance(threshold, int | float):
         level = float(threshold)
     else:
-        raise ValueError(f"threshold must be 'otsu', 'gmm' or a number, got {threshold!r}")
+        raise ValueError(f"threshold must be 'otsu', 'li', 'gmm' or a number, got {threshold!r}")
     components, _ = ndi.label(smooth > level)
     cleaned = clean_labels(components, min_size_px=min_size_px)
     return np.asarray(fill_holes(cleaned) > 0)

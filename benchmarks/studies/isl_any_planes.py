@@ -19,6 +19,7 @@ tiles, 50 % overlap, Gaussian blending, the four quarter turns averaged (TTA), a
                  given a nominal 1 µm (the study needs only the ratio).
 
     python benchmarks/studies/isl_any_planes.py --model phase-to-dapi --name builtin
+    python benchmarks/studies/isl_any_planes.py --compare builtin_v1 phase_to_dapi_v2
 
 Writes ``benchmarks/results/isl_any_planes_<name>.json`` and prints Markdown tables.
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -188,16 +190,46 @@ def markdown(section: dict[str, dict[str, float]], title: str) -> str:
     return "\n".join(lines)
 
 
+def comparison(names: list[str], target: str = "dapi") -> str:
+    """One table of ``target`` PCC per row over the saved results of several models."""
+    documents = {
+        name: json.loads((HERE / "results" / f"isl_any_planes_{name}.json").read_text())
+        for name in names
+    }
+    lines = ["| input | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for section in ("planes", "intensity", "pixel_size"):
+        labels: list[str] = []
+        for document in documents.values():
+            for label in document["results"].get(section, {}):
+                if label not in labels:
+                    labels.append(label)
+        for label in labels:
+            cells = []
+            for document in documents.values():
+                row = document["results"].get(section, {}).get(label)
+                cells.append(f"{row[target]:.3f}" if row else "—")
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model", required=True, help="translation model folder or name")
-    parser.add_argument("--name", required=True, help="label of the results file")
+    parser.add_argument("--model", help="translation model folder or name")
+    parser.add_argument("--name", help="label of the results file")
+    parser.add_argument(
+        "--compare", nargs="+", metavar="NAME", help="print one DAPI table of saved results"
+    )
     parser.add_argument(
         "--sections", nargs="+", default=["planes", "intensity", "nuclei", "pixel_size"]
     )
     args = parser.parse_args()
+    if args.compare:
+        print(comparison(args.compare))
+        return 0
+    if not (args.model and args.name):
+        parser.error("give --model and --name (or --compare)")
     started = time.perf_counter()
     predictor = TranslationPredictor.load(resolve_model(args.model))
     planes, truths = test_strip()

@@ -156,6 +156,7 @@ def nuclei_section(
 
     nuclei = SegmentationPredictor.load("nuclei-fluorescence")
     options = TilingOptions(tile=256, overlap_fraction=0.25)
+    demo_options = TilingOptions(tile=256, overlap_fraction=0.25, tta=True)  # as stainless demo
     settings = {"min_size_px": float(NEURON_MIN_SIZE_PX)}
     real = truths["dapi"]
     regions = {"strip": slice(0, 1024), "demo crop": slice(768, 1024)}
@@ -164,10 +165,8 @@ def nuclei_section(
         inputs["predicted, z06"] = planes[6:7]
     rows: dict[str, dict[str, float]] = {}
     for label, chosen in inputs.items():
-        if chosen is None:
-            image = real
-        else:
-            image = predictor.predict(chosen, "phase", TilingOptions(tile=256, tta=True))["dapi"]
+        predicted = None if chosen is None else predictor.predict(chosen, "phase", demo_options)
+        image = real if predicted is None else predicted["dapi"]
         for region, rows_slice in regions.items():
             truth = labels_from_fluorescence(real[rows_slice], split="distance_intensity")
             found = nuclei.segment(image[rows_slice][None], options, settings)

@@ -65,7 +65,9 @@ def run_info(args: argparse.Namespace) -> int:
         if kind == "segmentation"
         else read_translation_info(model.folder)
     )
-    if info.any_planes:
+    if info.input_planes == "resample":
+        planes = f"any number, 1..N (resampled along z to {info.in_channels}; --planes picks some)"
+    elif info.any_planes:
         planes = "any number, 1..N (their mean and spread; --planes picks some)"
     else:
         planes = f"exactly {info.in_channels}"

@@ -47,8 +47,28 @@ MIN_INPUT_SCALE, MAX_INPUT_SCALE = 0.05, 8.0
 """The resampling a ``--diameter`` may ask for (beyond: a unit mistake, or out of memory)."""
 
 
+class _PlaneInputs:
+    """How a model takes its planes (``input_planes``, ``in_channels``; both info classes)."""
+
+    input_planes: str
+    in_channels: int
+
+    @property
+    def any_planes(self) -> bool:
+        """The model takes any number of planes."""
+        return self.input_planes != "fixed"
+
+    def stem(self) -> PlaneStem | None:
+        """How 1..N planes become the network's channels (None: taken as they are)."""
+        return stem_for(self.input_planes, self.in_channels)
+
+    def planes_wanted(self) -> int | None:
+        """Planes an input must have: ``in_channels``, or None when any number will do."""
+        return None if self.any_planes else self.in_channels
+
+
 @dataclass(frozen=True)
-class TranslationModelInfo:
+class TranslationModelInfo(_PlaneInputs):
     """What prediction needs to know about a translation model (``model.json``).
 
     ``in_channels``: the network's input channels. ``input_planes``: ``fixed`` (the network takes
@@ -74,22 +94,9 @@ class TranslationModelInfo:
         """Raw ↔ network map of one target."""
         return TargetScale(*self.target_scales[target])
 
-    @property
-    def any_planes(self) -> bool:
-        """The model takes any number of planes."""
-        return self.input_planes != "fixed"
-
-    def stem(self) -> PlaneStem | None:
-        """How 1..N planes become the network's channels (None: taken as they are)."""
-        return stem_for(self.input_planes, self.in_channels)
-
-    def planes_wanted(self) -> int | None:
-        """Planes an input must have: ``in_channels``, or None when any number will do."""
-        return None if self.any_planes else self.in_channels
-
 
 @dataclass(frozen=True)
-class SegmentationModelInfo:
+class SegmentationModelInfo(_PlaneInputs):
     """What segmentation needs to know about a model (``model.json``).
 
     ``thresholds``: post-processing settings (``mask_threshold``, ``h``, ``border_threshold``,
@@ -118,19 +125,6 @@ class SegmentationModelInfo:
     object_diameter_px: float | None = None
     input_planes: str = "fixed"
     pixel_size_um: float | None = None
-
-    @property
-    def any_planes(self) -> bool:
-        """The model takes any number of planes."""
-        return self.input_planes != "fixed"
-
-    def stem(self) -> PlaneStem | None:
-        """How 1..N planes become the network's channels (None: taken as they are)."""
-        return stem_for(self.input_planes, self.in_channels)
-
-    def planes_wanted(self) -> int | None:
-        """Planes an input must have: ``in_channels``, or None when any number will do."""
-        return None if self.any_planes else self.in_channels
 
     def scale_at(self, diameter_px: float) -> float | None:
         """The ``input_scale`` that brings objects of ``diameter_px`` pixels to the size of the

@@ -15,6 +15,7 @@ from stainless.cli.main import main
 from stainless.data.resample import resample_planes
 from stainless.inference.predictor import TranslationPredictor
 from stainless.io import ImageMetadata, read_image, write_image
+from tests.cli.test_train_predict import _one_line_error
 from tests.training.conftest import translation_config, write_synthetic_pairs
 
 
@@ -113,12 +114,6 @@ def test_images_at_another_pixel_size_are_resampled_to_the_models(
     at_model = predictor.predict(magnified, pixel_size_um=0.5)["dapi"]
     back = resample_planes(at_model[None], shape=coarse.shape)[0]
     np.testing.assert_allclose(at_1um, back, rtol=1e-4, atol=1e-2)
-
-
-def _one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and message in err[0], err
 
 
 def test_inputs_the_model_cannot_use_are_refused_in_one_line(

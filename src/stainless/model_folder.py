@@ -33,7 +33,7 @@ from safetensors.torch import load_file, save_file
 from stainless.config import SegmentationConfig, TranslationConfig, dump_config
 from stainless.config.loading import format_validation_error, load_yaml
 from stainless.data.normalize import TargetScale
-from stainless.data.plane_stem import PlaneStem, stem_for
+from stainless.data.plane_stem import PlaneInputs
 from stainless.io.atomic import write_atomically, write_text_atomically
 
 WEIGHTS = "weights.safetensors"
@@ -47,28 +47,8 @@ MIN_INPUT_SCALE, MAX_INPUT_SCALE = 0.05, 8.0
 """The resampling a ``--diameter`` may ask for (beyond: a unit mistake, or out of memory)."""
 
 
-class _PlaneInputs:
-    """How a model takes its planes (``input_planes``, ``in_channels``; both info classes)."""
-
-    input_planes: str
-    in_channels: int
-
-    @property
-    def any_planes(self) -> bool:
-        """The model takes any number of planes."""
-        return self.input_planes != "fixed"
-
-    def stem(self) -> PlaneStem | None:
-        """How 1..N planes become the network's channels (None: taken as they are)."""
-        return stem_for(self.input_planes, self.in_channels)
-
-    def planes_wanted(self) -> int | None:
-        """Planes an input must have: ``in_channels``, or None when any number will do."""
-        return None if self.any_planes else self.in_channels
-
-
 @dataclass(frozen=True)
-class TranslationModelInfo(_PlaneInputs):
+class TranslationModelInfo(PlaneInputs):
     """What prediction needs to know about a translation model (``model.json``).
 
     ``in_channels``: the network's input channels. ``input_planes``: ``fixed`` (the network takes
@@ -96,7 +76,7 @@ class TranslationModelInfo(_PlaneInputs):
 
 
 @dataclass(frozen=True)
-class SegmentationModelInfo(_PlaneInputs):
+class SegmentationModelInfo(PlaneInputs):
     """What segmentation needs to know about a model (``model.json``).
 
     ``thresholds``: post-processing settings (``mask_threshold``, ``h``, ``border_threshold``,

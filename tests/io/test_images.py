@@ -197,3 +197,18 @@ def test_binary_mask_given_as_labels_warns() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warn_if_binary_mask(mask, "labels.png")  # two values: instance labels, no warning
+
+
+def test_read_pixel_size_reads_metadata_only(tmp_path: Path) -> None:
+    from stainless.io.header import read_pixel_size
+
+    plane = np.zeros((8, 8), np.uint16)
+    at = ImageMetadata(None, (0.5, 0.7))
+    write_image(tmp_path / "a.ome.tif", plane, axes="YX", metadata=at)
+    write_image(tmp_path / "a.zarr", plane, axes="YX", metadata=at)
+    write_image(tmp_path / "a.png", plane, axes="YX")
+    write_image(tmp_path / "plain.tif", plane, axes="YX")
+    assert read_pixel_size(tmp_path / "a.ome.tif") == pytest.approx(0.6)
+    assert read_pixel_size(tmp_path / "a.zarr") == pytest.approx(0.6)
+    assert read_pixel_size(tmp_path / "a.png") is None
+    assert read_pixel_size(tmp_path / "plain.tif") is None

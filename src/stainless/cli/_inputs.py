@@ -117,6 +117,12 @@ def check_pixel_size(value: float | None) -> float | None:
     return value
 
 
+def parse_plane_options(args: argparse.Namespace) -> None:
+    """Check ``--planes`` (into 0-based indices) and ``--pixel-size`` in place."""
+    args.planes = plane_list(args.planes)
+    args.pixel_size = check_pixel_size(args.pixel_size)
+
+
 class PixelSizes:
     """The pixel size (µm) of each input for a model that records its own: ``--pixel-size``,
     else the input's metadata (mean of Y and X). One warning line per run on stderr when an

@@ -21,8 +21,8 @@ EXAMPLES = """examples:
   stainless labels from-fluorescence --input map2.png --mode semantic --threshold gmm \\
       --output masks/
   stainless labels from-fluorescence --input dapi.png --split distance_intensity --output labels/
-  stainless labels from-fluorescence --input map2.png --seeds labels/dapi_labels.tif \
-      --max-distance 25 --output cells/
+  stainless labels from-fluorescence --input map2.png --seeds labels/dapi_labels.tif \\
+      --max-distance 25 --threshold li --output cells/
 """
 
 

@@ -46,7 +46,12 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_info(args: argparse.Namespace) -> int:
     """The full card of one model."""
-    from stainless.model_folder import model_kind, read_segmentation_info, read_translation_info
+    from stainless.model_folder import (
+        SegmentationModelInfo,
+        model_kind,
+        read_segmentation_info,
+        read_translation_info,
+    )
     from stainless.zoo import get_model
 
     model = get_model(args.name)
@@ -76,8 +81,8 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"pixel size:    {info.pixel_size_um:.3g} µm (inputs at another size are resampled)")
     else:
         print(f"pixel size:    {model.pixel_size or 'not stated by the training data'}")
-    if kind == "segmentation":
-        diameter = read_segmentation_info(model.folder).object_diameter_px
+    if isinstance(info, SegmentationModelInfo):
+        diameter = info.object_diameter_px
         size = f"median {diameter:.0f} px across" if diameter else "not recorded"
         print(f"objects:       {size} in the training images (segment --diameter rescales)")
     print(f"held-out:      {_metrics(model.held_out)}")

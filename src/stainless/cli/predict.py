@@ -55,8 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from stainless.io import modality_from_channel_names, read_input_planes
 
     options = _inputs.tiling_options(args)
-    args.planes = _inputs.plane_list(args.planes)
-    args.pixel_size = _inputs.check_pixel_size(args.pixel_size)
+    _inputs.parse_plane_options(args)
     predictor = load_predictor(args.model, args.device, args.precision)
     wanted = predictor.info.planes_wanted()
     samples = _inputs.named_samples(_inputs.find_inputs(args.input, wanted, args.stack), args.name)

@@ -97,8 +97,7 @@ def run(args: argparse.Namespace) -> int:
     from stainless.viz.outlines import draw_outlines, grey_to_rgb
 
     options = _inputs.tiling_options(args)
-    args.planes = _inputs.plane_list(args.planes)
-    args.pixel_size = _inputs.check_pixel_size(args.pixel_size)
+    _inputs.parse_plane_options(args)
     thresholds = _overrides(args)
     predictor = SegmentationPredictor.load(
         args.model, args.device, args.precision, diameter=args.diameter

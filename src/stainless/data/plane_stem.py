@@ -117,6 +117,27 @@ def stem_for(input_planes: str, planes: int) -> PlaneStem | None:
     return PlaneStem(input_planes, planes)
 
 
+class PlaneInputs:
+    """How a model takes its planes (``input_planes``, ``in_channels``): a mixin of the model infos
+    of :mod:`stainless.model_folder`."""
+
+    input_planes: str
+    in_channels: int
+
+    @property
+    def any_planes(self) -> bool:
+        """The model takes any number of planes."""
+        return self.input_planes != "fixed"
+
+    def stem(self) -> PlaneStem | None:
+        """How 1..N planes become the network's channels (None: taken as they are)."""
+        return stem_for(self.input_planes, self.in_channels)
+
+    def planes_wanted(self) -> int | None:
+        """Planes an input must have: ``in_channels``, or None when any number will do."""
+        return None if self.any_planes else self.in_channels
+
+
 def random_plane_run(n_planes: int, rng: np.random.Generator, single_fraction: float) -> slice:
     """A random contiguous run of planes: one plane with probability ``single_fraction``, else a
     run of 2..``n_planes`` planes (uniform length, uniform start).

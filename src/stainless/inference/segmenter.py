@@ -138,15 +138,7 @@ class SegmentationPredictor:
         stem = self.info.stem()
         if stem is not None:
             normalized = stem(normalized)
-        factor = rescaling(pixel_size_um, self.info.pixel_size_um)
-        if factor == 1.0:
-            return self.maps(normalized, options)
-        own_scale = self.maps.input_scale
-        self.maps.input_scale = own_scale * factor
-        try:
-            return self.maps(normalized, options)
-        finally:
-            self.maps.input_scale = own_scale
+        return self.maps(normalized, options, rescaling(pixel_size_um, self.info.pixel_size_um))
 
     def labels(
         self, maps: NDArray[np.float32], thresholds: dict[str, float] | None = None

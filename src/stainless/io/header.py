@@ -20,6 +20,7 @@ from stainless.io.images import (
     is_image_path,
     quiet_tifffile,
 )
+from stainless.io.metadata import ome_metadata_of
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_SAMPLES = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}
@@ -130,3 +131,18 @@ def read_header(path: str | os.PathLike[str]) -> ImageHeader:
     reader = _png_header if suffix in PNG_SUFFIXES else _tiff_header
     shape, dtype, axes = reader(file_path)
     return ImageHeader(file_path, shape, dtype, check_axes(axes, len(shape), f"'{file_path}'"))
+
+
+def read_pixel_size(path: str | os.PathLike[str]) -> float | None:
+    """An image's pixel size in µm (the mean of Y and X) from its metadata — OME-TIFF XML or
+    zarr attributes — reading no pixels; None when it records none (PNG, plain TIFF)."""
+    file_path = Path(path)
+    if file_path.is_dir() and is_image_path(file_path):
+        size = open_zarr_array(file_path)[2].pixel_size_um
+    elif _suffix(file_path) in PNG_SUFFIXES:
+        return None
+    else:
+        with quiet_tifffile(), tifffile.TiffFile(file_path) as tif:
+            xml = tif.ome_metadata if tif.is_ome else None
+        size = ome_metadata_of(xml).pixel_size_um if xml else None
+    return None if size is None else float(sum(size) / 2)

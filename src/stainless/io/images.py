@@ -395,10 +395,3 @@ def project_z(image: Image, method: Literal["max", "mean", "min", "sum"] = "max"
         raise ValueError(f"unknown projection '{method}'; expected max, mean, min or sum")
     metadata = ImageMetadata(image.metadata.channel_names, image.metadata.pixel_size_um, None)
     return Image(projected, image.axes.replace("Z", ""), metadata, image.path)
-
-
-def pixel_size_of(path: str | os.PathLike[str]) -> float | None:
-    """An image's pixel size in µm (the mean of Y and X) from its metadata (OME-TIFF, zarr), or
-    None when it records none."""
-    size = read_image(path).metadata.pixel_size_um
-    return None if size is None else float(sum(size) / 2)

@@ -67,13 +67,18 @@ class WholeImageMaps:
         return maps.cpu().numpy()
 
     def __call__(
-        self, planes: NDArray[np.float32], options: TilingOptions | None = None
+        self,
+        planes: NDArray[np.float32],
+        options: TilingOptions | None = None,
+        magnification: float = 1.0,
     ) -> NDArray[np.float32]:
-        """Maps ``(K, Y, X)`` of normalised planes ``(C, Y, X)``."""
+        """Maps ``(K, Y, X)`` of normalised planes ``(C, Y, X)``; ``magnification`` multiplies
+        the model's ``input_scale`` for these planes (another pixel size)."""
         options = options or TilingOptions()
+        scale = self.input_scale * magnification
         scaled = planes
-        if self.input_scale != 1.0:  # the network works on magnified images
-            scaled = resample_planes(planes, self.input_scale, order=1)
+        if scale != 1.0:  # the network works on magnified images
+            scaled = resample_planes(planes, scale, order=1)
         maps = predict_tiled(
             scaled,
             self._predict_tiles,
@@ -82,6 +87,6 @@ class WholeImageMaps:
             options,
             self.head.correct_view,
         )
-        if self.input_scale != 1.0:
+        if scale != 1.0:
             maps = resample_planes(maps, shape=(planes.shape[1], planes.shape[2]), order=1)
         return maps

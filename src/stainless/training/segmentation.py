@@ -29,7 +29,7 @@ from stainless.data.segmentation import (
     segmentation_validation_crops,
     training_and_validation_samples,
 )
-from stainless.io.images import pixel_size_of
+from stainless.io.header import read_pixel_size
 from stainless.model_folder import SegmentationModelInfo
 from stainless.models import build_network, load_segmentation_network
 from stainless.models.whole_image import WholeImageMaps
@@ -150,7 +150,7 @@ def train_segmentation(
         channels=data.channels,
         object_diameter_px=median_object_diameter(s.labels for s in training),
         input_planes=input_planes,
-        pixel_size_um=data.pixel_size_um or pixel_size_of(training_configs[0].inputs[0]),
+        pixel_size_um=data.pixel_size_um or read_pixel_size(training_configs[0].inputs[0]),
     )
     tuning: dict[str, Any] = {}
     if post.tune_on == "val" and validation and DECODERS[info.head].tunable(info.classes):

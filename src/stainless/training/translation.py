@@ -29,7 +29,7 @@ from stainless.data.translation import (
     target_names_of,
     validation_crops,
 )
-from stainless.io.images import pixel_size_of
+from stainless.io.header import read_pixel_size
 from stainless.model_folder import (
     TranslationModelInfo,
     holds_a_model,
@@ -180,7 +180,7 @@ def _train_one(
         size_multiple=config.model.size_multiple,
         input_planes=config.model.input_planes,
         trained_planes=n_planes,
-        pixel_size_um=data.pixel_size_um or pixel_size_of(samples[0].inputs[0]),
+        pixel_size_um=data.pixel_size_um or read_pixel_size(samples[0].inputs[0]),
     )
     meta = _training_meta(
         config,

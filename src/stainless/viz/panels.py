@@ -8,13 +8,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from stainless.data.normalize import percentile_range
 from stainless.io.atomic import write_atomically
-
-
-def display_range(image: NDArray[np.generic]) -> tuple[float, float]:
-    """The 1st–99.8th percentile range used to show ``image`` (robust to a few hot pixels)."""
-    low, high = np.percentile(np.asarray(image, dtype=np.float64), [1.0, 99.8])
-    return float(low), float(max(high, low + 1e-12))
 
 
 def save_panels_png(panels: Sequence[tuple[str, NDArray[np.generic]]], path: Path) -> Path:
@@ -31,7 +26,7 @@ def save_panels_png(panels: Sequence[tuple[str, NDArray[np.generic]]], path: Pat
         1, len(panels), figsize=(side * len(panels), side * height / width + 0.5), dpi=100
     )
     for axis, (title, image) in zip(np.atleast_1d(axes), panels, strict=True):
-        low, high = display_range(image)
+        low, high = percentile_range(image, 1.0, 99.8)  # robust to a few hot pixels
         axis.imshow(image, cmap="gray", vmin=low, vmax=high, interpolation="nearest")
         axis.set_title(title, fontsize=10)
         axis.set_axis_off()

@@ -43,16 +43,80 @@ def gaussian_weights(
     return np.maximum(weights, 1e-3).astype(np.float32)
 
 
-def _pad_to(image: NDArray[np.float32], height: int, width: int) -> NDArray[np.float32]:
-    pad_y, pad_x = height - image.shape[1], width - image.shape[2]
-    if pad_y == 0 and pad_x == 0:
-        return image
-    mode = "reflect" if pad_y < image.shape[1] and pad_x < image.shape[2] else "symmetric"
-    return np.pad(image, ((0, 0), (0, pad_y), (0, pad_x)), mode=mode)  # type: ignore[call-overload]
-
-
 def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
+
+
+@dataclass(frozen=True)
+class TileGrid:
+    """The tiles a whole image of ``shape`` (Y, X) is cut into: the image is padded to
+    ``padded`` (reflection, or ``symmetric`` where the padding exceeds the image) and tiles of
+    ``tile`` (Y, X) start at ``starts_y`` × ``starts_x`` of the padded image."""
+
+    shape: tuple[int, int]
+    padded: tuple[int, int]
+    tile: tuple[int, int]
+    starts_y: tuple[int, ...]
+    starts_x: tuple[int, ...]
+
+    @property
+    def pad_mode(self) -> str:
+        """``np.pad`` mode of the padding."""
+        fits = all(p - s < s for p, s in zip(self.padded, self.shape, strict=True))
+        return "reflect" if fits else "symmetric"
+
+    def region(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """The padded-image region ``(y0, y1, x0, x1)`` that the tiles overlapping ``box``
+        (image pixels) cover."""
+        y0, y1, x0, x1 = box
+        ys = [y for y in self.starts_y if y < y1 and y + self.tile[0] > y0]
+        xs = [x for x in self.starts_x if x < x1 and x + self.tile[1] > x0]
+        return ys[0], ys[-1] + self.tile[0], xs[0], xs[-1] + self.tile[1]
+
+
+def tile_grid(
+    shape: tuple[int, int], tile: int, overlap_fraction: float, size_multiple: int = 1
+) -> TileGrid:
+    """The :class:`TileGrid` of an image of ``shape``: tiles of side ``tile`` (rounded up to a
+    multiple of ``size_multiple``, shrunk to the image), the image padded to a multiple of
+    ``size_multiple`` and at least one tile."""
+    height, width = shape
+    tile = _round_up(tile, size_multiple)
+    tile = min(tile, _round_up(max(height, width), size_multiple))
+    padded = (
+        max(_round_up(height, size_multiple), tile),
+        max(_round_up(width, size_multiple), tile),
+    )
+    tile_yx = (min(tile, padded[0]), min(tile, padded[1]))
+    return TileGrid(
+        shape,
+        padded,
+        tile_yx,
+        tuple(tile_starts(padded[0], tile_yx[0], overlap_fraction)),
+        tuple(tile_starts(padded[1], tile_yx[1], overlap_fraction)),
+    )
+
+
+def _source_index(start: int, stop: int, size: int, mode: str) -> NDArray[np.intp]:
+    """Image rows (or columns) of padded rows ``start..stop-1`` (``np.pad``'s reflection)."""
+    index = np.arange(start, stop)
+    beyond = index >= size
+    index[beyond] = (2 * (size - 1) if mode == "reflect" else 2 * size - 1) - index[beyond]
+    return index
+
+
+def read_padded(
+    read: Callable[[int, int, int, int], NDArray[np.generic]],
+    grid: TileGrid,
+    region: tuple[int, int, int, int],
+) -> NDArray[np.generic]:
+    """The padded image over ``region`` (padded-image pixels), from ``read(y0, y1, x0, x1)``
+    (the image's planes ``(C, y1-y0, x1-x0)``); equal to ``np.pad`` of the whole image."""
+    rows = _source_index(region[0], region[1], grid.shape[0], grid.pad_mode)
+    columns = _source_index(region[2], region[3], grid.shape[1], grid.pad_mode)
+    y0, x0 = int(rows.min()), int(columns.min())
+    planes = read(y0, int(rows.max()) + 1, x0, int(columns.max()) + 1)
+    return planes[:, rows - y0][:, :, columns - x0]
 
 
 def _discard_margins(
@@ -74,6 +138,21 @@ def _discard_margins(
     return out
 
 
+@dataclass(frozen=True)
+class ImageWindow:
+    """Part of a larger image, tiled exactly as the whole image would be (blockwise runs):
+    the tiles of the whole image's ``grid`` that overlap ``box`` (image pixels, ``(y0, y1, x0,
+    x1)``), with planes given over the padded-image ``region`` (``grid.region(box)``)."""
+
+    grid: TileGrid
+    box: tuple[int, int, int, int]
+
+    @property
+    def region(self) -> tuple[int, int, int, int]:
+        """The padded-image region the planes must cover."""
+        return self.grid.region(self.box)
+
+
 def sliding_window(
     image: NDArray[np.float32],
     predict_tiles: TilePredictor,
@@ -85,6 +164,7 @@ def sliding_window(
     size_multiple: int = 1,
     blend: str = "gaussian",
     margin_px: int = 0,
+    window: ImageWindow | None = None,
 ) -> NDArray[np.float32]:
     """Predict a whole image tile by tile and blend the overlapping tiles.
 
@@ -92,7 +172,8 @@ def sliding_window(
     ----------
     image : (C, Y, X) float32 ndarray
         Any size: images smaller than a tile, or whose sides are not multiples of
-        ``size_multiple``, are padded by reflection and the output cropped back.
+        ``size_multiple``, are padded by reflection and the output cropped back. With
+        ``window``: the padded planes over ``window.region`` only.
     predict_tiles : callable
         ``(B, C, t, t) float32 → (B, n_outputs, t, t) float32``.
     n_outputs : int
@@ -110,46 +191,55 @@ def sliding_window(
         Pixels at each tile edge that is not an image edge are discarded (weight 0). With a margin
         at least the model's receptive-field radius, tiled prediction equals whole-image
         prediction; requires ``margin_px <= tile * overlap_fraction / 2``.
+    window : ImageWindow, optional
+        Predict only ``window.box`` of a larger image, with the tiles (and so the values) the
+        whole image would get there; the grid must be this function's for the whole image.
 
     Returns
     -------
     (n_outputs, Y, X) float32 ndarray
+        With ``window``: ``(n_outputs, y1 - y0, x1 - x0)`` of its box.
     """
     if image.ndim != 3:
         raise ValueError(f"image must be (C, Y, X), got shape {image.shape}")
     if blend not in ("gaussian", "mean"):
         raise ValueError(f"blend must be 'gaussian' or 'mean', got {blend!r}")
-    height, width = image.shape[1:]
-    tile = _round_up(tile, size_multiple)
-    tile = min(tile, _round_up(max(height, width), size_multiple))
-    padded = _pad_to(
-        image,
-        max(_round_up(height, size_multiple), tile),
-        max(_round_up(width, size_multiple), tile),
-    )
-    tile_y, tile_x = min(tile, padded.shape[1]), min(tile, padded.shape[2])
+    if window is None:
+        whole = image
+        grid = tile_grid((whole.shape[1], whole.shape[2]), tile, overlap_fraction, size_multiple)
+        window = ImageWindow(grid, (0, grid.shape[0], 0, grid.shape[1]))
+        image = read_padded(  # type: ignore[assignment]
+            lambda y0, y1, x0, x1: whole[:, y0:y1, x0:x1], grid, window.region
+        )
+    grid, region = window.grid, window.region
+    tile_y, tile_x = grid.tile
     # float64 products of float32 values are exact, so a constant region stitches back exactly.
     weights = (
         gaussian_weights((tile_y, tile_x))
         if blend == "gaussian"
         else np.ones((tile_y, tile_x), np.float32)
     ).astype(np.float64)
-    accumulated = np.zeros((n_outputs, *padded.shape[1:]), dtype=np.float64)
-    total_weight = np.zeros(padded.shape[1:], dtype=np.float64)
     stride = max(1, int(min(tile_y, tile_x) * (1.0 - overlap_fraction)))
     if margin_px < 0 or 2 * margin_px > min(tile_y, tile_x) - stride:
         raise ValueError(
             f"margin_px {margin_px} leaves gaps between {tile}-px tiles at overlap "
             f"{overlap_fraction}; use 0 <= margin_px <= tile * overlap / 2"
         )
+    ry0, ry1, rx0, rx1 = region
+    accumulated = np.zeros((n_outputs, ry1 - ry0, rx1 - rx0), dtype=np.float64)
+    total_weight = np.zeros((ry1 - ry0, rx1 - rx0), dtype=np.float64)
     windows = [
         (y, x)
-        for y in tile_starts(padded.shape[1], tile_y, overlap_fraction)
-        for x in tile_starts(padded.shape[2], tile_x, overlap_fraction)
+        for y in grid.starts_y
+        if ry0 <= y and y + tile_y <= ry1
+        for x in grid.starts_x
+        if rx0 <= x and x + tile_x <= rx1
     ]
     for first in range(0, len(windows), batch_size):
         chunk = windows[first : first + batch_size]
-        batch = np.stack([padded[:, y : y + tile_y, x : x + tile_x] for y, x in chunk])
+        batch = np.stack(
+            [image[:, y - ry0 : y - ry0 + tile_y, x - rx0 : x - rx0 + tile_x] for y, x in chunk]
+        )
         outputs = predict_tiles(batch)
         if outputs.shape != (len(chunk), n_outputs, tile_y, tile_x):
             raise ValueError(
@@ -157,13 +247,18 @@ def sliding_window(
                 f"expected {(len(chunk), n_outputs, tile_y, tile_x)}"
             )
         for (y, x), output in zip(chunk, outputs, strict=True):
-            tile_weights = _discard_margins(weights, y, x, padded.shape[1:], margin_px)
+            tile_weights = _discard_margins(weights, y, x, grid.padded, margin_px)
+            y -= ry0
+            x -= rx0
             accumulated[:, y : y + tile_y, x : x + tile_x] += (
                 output.astype(np.float64) * tile_weights
             )
             total_weight[y : y + tile_y, x : x + tile_x] += tile_weights
-    np.divide(accumulated, total_weight, out=accumulated)  # in place: no second float64 copy
-    return accumulated[:, :height, :width].astype(np.float32)
+    y0, y1, x0, x1 = window.box
+    box = (slice(y0 - ry0, y1 - ry0), slice(x0 - rx0, x1 - rx0))
+    kept = accumulated[:, box[0], box[1]]
+    np.divide(kept, total_weight[box], out=kept)  # in place: no second float64 copy
+    return kept.astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -195,10 +290,28 @@ def predict_tiled(
     size_multiple: int,
     options: TilingOptions,
     correct_view: ViewCorrection | None = None,
+    window: ImageWindow | None = None,
 ) -> NDArray[np.float32]:
     """Tiled prediction ``(n_out, Y, X)`` of ``image`` ``(C, Y, X)``; with ``options.tta`` the
     mean over the four quarter turns (and their mirror images with ``tta_flips``), each output
-    turned back into place (and corrected by ``correct_view`` where channels are vectors)."""
+    turned back into place (and corrected by ``correct_view`` where channels are vectors).
+    With ``window`` (no test-time augmentation), ``image`` is the padded region of a larger
+    image and the window's box is predicted as in the whole image (see :func:`sliding_window`).
+    """
+    if window is not None:
+        if options.tta:
+            raise ValueError("test-time augmentation of an image window is not supported")
+        return sliding_window(
+            image,
+            predict_tiles,
+            n_out,
+            tile=options.tile,
+            overlap_fraction=options.overlap_fraction,
+            batch_size=options.batch_size,
+            size_multiple=size_multiple,
+            margin_px=options.margin_px,
+            window=window,
+        )
 
     def run(view: NDArray[np.float32]) -> NDArray[np.float32]:
         return sliding_window(
@@ -226,3 +339,63 @@ def predict_tiled(
             total += output
             views += 1
     return (total / views).astype(np.float32)
+
+
+def image_window(
+    shape: tuple[int, int],
+    box: tuple[int, int, int, int],
+    options: TilingOptions,
+    size_multiple: int,
+) -> ImageWindow:
+    """The :class:`ImageWindow` of ``box`` in an image of ``shape`` tiled with ``options``."""
+    return ImageWindow(tile_grid(shape, options.tile, options.overlap_fraction, size_multiple), box)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of a blockwise run: its ``core`` (written) and ``extended`` window (core plus
+    halo, clipped to the image; read and computed), both ``(y0, y1, x0, x1)`` in image pixels,
+    and its ``index`` (row, column) in the block grid."""
+
+    index: tuple[int, int]
+    core: tuple[int, int, int, int]
+    extended: tuple[int, int, int, int]
+
+    @property
+    def core_in_extended(self) -> tuple[int, int, int, int]:
+        """The core in the coordinates of the extended window."""
+        y0, y1, x0, x1 = self.core
+        ey, _, ex, _ = self.extended
+        return y0 - ey, y1 - ey, x0 - ex, x1 - ex
+
+
+def block_grid(shape_yx: tuple[int, int], block: int, halo: int) -> list[Block]:
+    """Blocks of side ``block`` covering an image of ``shape_yx`` row by row, each extended by
+    ``halo`` pixels of context on every side that is not an image edge.
+
+    Raises
+    ------
+    ValueError
+        ``halo`` negative or not smaller than ``block`` (a halo wider than the block it serves
+        reads more context than pixels; use a larger ``--block-size``).
+    """
+    if block < 64:
+        raise ValueError(f"--block-size must be >= 64 px, got {block}")
+    if not 0 <= halo < block:
+        raise ValueError(
+            f"the halo ({halo} px) must be smaller than the block ({block} px); "
+            "use a larger --block-size or a smaller --halo"
+        )
+    height, width = shape_yx
+    blocks = []
+    for row, y0 in enumerate(range(0, height, block)):
+        for column, x0 in enumerate(range(0, width, block)):
+            y1, x1 = min(y0 + block, height), min(x0 + block, width)
+            extended = (
+                max(0, y0 - halo),
+                min(height, y1 + halo),
+                max(0, x0 - halo),
+                min(width, x1 + halo),
+            )
+            blocks.append(Block((row, column), (y0, y1, x0, x1), extended))
+    return blocks

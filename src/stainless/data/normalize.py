@@ -11,6 +11,7 @@ the model (for ``percentile``: the mean training percentiles, since an unstained
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,8 +28,17 @@ def percentile_range(image: NDArray[np.generic], low: float, high: float) -> tup
     return float(lo), float(hi)
 
 
-def normalize_planes(planes: NDArray[np.generic], low: float, high: float) -> NDArray[np.float32]:
+def normalize_planes(
+    planes: NDArray[np.generic],
+    low: float,
+    high: float,
+    ranges: Sequence[tuple[float, float]] | None = None,
+) -> NDArray[np.float32]:
     """Scale each plane of ``planes`` (C, Y, X) by its own percentiles; float32 (C, Y, X).
+
+    With ``ranges`` (one ``(p_low, p_high)`` per plane, e.g. the percentiles of a whole slide
+    from :func:`percentile_ranges` of a subsample) the planes are scaled by those instead, so
+    that the blocks of one image share one scale.
 
     float64 planes are scaled in float64, so values beyond the float32 range (1e300, say) are
     normalised instead of overflowing to ±Inf.
@@ -39,9 +49,11 @@ def normalize_planes(planes: NDArray[np.generic], low: float, high: float) -> ND
         A plane whose scaled values are not finite (NaN / ±Inf pixels; the readers refuse them
         first, naming the file).
     """
+    if ranges is not None and len(ranges) != len(planes):
+        raise ValueError(f"{len(ranges)} intensity ranges for {len(planes)} planes")
     out = np.empty(planes.shape, dtype=np.float32)
     for index, plane in enumerate(planes):
-        lo, hi = percentile_range(plane, low, high)
+        lo, hi = percentile_range(plane, low, high) if ranges is None else ranges[index]
         working = np.float64 if plane.dtype == np.float64 else np.float32
         out[index] = (plane.astype(working) - lo) / (hi - lo)
         if not np.isfinite(out[index]).all():
@@ -49,6 +61,14 @@ def normalize_planes(planes: NDArray[np.generic], low: float, high: float) -> ND
                 f"input plane {index} holds non-finite values (NaN or ±Inf); replace them first"
             )
     return out
+
+
+def percentile_ranges(
+    planes: NDArray[np.generic], low: float, high: float
+) -> list[tuple[float, float]]:
+    """``(p_low, p_high)`` of each plane of ``planes`` (C, Y, X), as :func:`normalize_planes`
+    would use them."""
+    return [percentile_range(plane, low, high) for plane in planes]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from stainless.device import prepare_for_inference
 from stainless.inference.scaling import rescaling
 from stainless.model_folder import TranslationModelInfo, read_separate_index, resolve_model
 from stainless.models import load_translation_network
-from stainless.tiling import TilePredictor, TilingOptions, predict_tiled
+from stainless.tiling import ImageWindow, TilePredictor, TilingOptions, predict_tiled
 
 __all__ = [
     "PerModalityPredictor",
@@ -99,13 +99,15 @@ class TranslationPredictor:
         planes: NDArray[np.float32],
         modality: str | None = None,
         options: TilingOptions | None = None,
+        window: ImageWindow | None = None,
     ) -> NDArray[np.float32]:
-        """Network-unit predictions ``(T, Y, X)`` for normalised planes ``(C, Y, X)``."""
+        """Network-unit predictions ``(T, Y, X)`` for normalised planes ``(C, Y, X)`` (with
+        ``window``: the padded region of a larger image; see :func:`predict_tiled`)."""
         options = options or TilingOptions()
         predict_tiles = self._tile_function(self._modality_index(modality))
-        return predict_tiled(
-            planes, predict_tiles, len(self.info.target_names), self.info.size_multiple, options
-        )
+        n_out = len(self.info.target_names)
+        multiple = self.info.size_multiple
+        return predict_tiled(planes, predict_tiles, n_out, multiple, options, None, window)
 
     def predict(
         self,
@@ -113,6 +115,8 @@ class TranslationPredictor:
         modality: str | None = None,
         options: TilingOptions | None = None,
         pixel_size_um: float | None = None,
+        input_ranges: list[tuple[float, float]] | None = None,
+        window: ImageWindow | None = None,
     ) -> dict[str, NDArray[np.float32]]:
         """Predict every target from raw label-free planes.
 
@@ -127,12 +131,20 @@ class TranslationPredictor:
         pixel_size_um : float, optional
             The planes' pixel size; when the model records its own, the planes are resampled
             to it before the network and the predictions back to the planes' size.
+        input_ranges : list of (float, float), optional
+            Per-plane intensity percentiles to normalise by (those of the whole image when
+            ``planes`` is one block of it); default: the planes' own.
+        window : ImageWindow, optional
+            ``planes`` are the padded region of a larger image; the window's box is predicted
+            as in the whole image (no resampling then).
 
         Returns
         -------
         dict of target name → (Y, X) float32 ndarray in raw intensity units.
         """
         scale = rescaling(pixel_size_um, self.info.pixel_size_um)
+        if window is not None and scale != 1.0:
+            raise ValueError("an image window cannot be resampled; tile the block instead")
         height, width = planes.shape[-2:]
         if scale != 1.0:
             planes = resample_planes(planes.astype(np.float32), scale)
@@ -140,11 +152,11 @@ class TranslationPredictor:
         if planes.ndim != 3 or (wanted is not None and planes.shape[0] != wanted):
             got = planes.shape[0] if planes.ndim == 3 else f"an array of shape {planes.shape}"
             raise ValueError(f"this model expects {wanted} input planes, got {got}")
-        normalized = normalize_planes(planes, *self.info.input_percentiles)
+        normalized = normalize_planes(planes, *self.info.input_percentiles, input_ranges)
         stem = self.info.stem()
         if stem is not None:
             normalized = stem(normalized)
-        output = self.predict_normalized(normalized, modality, options)
+        output = self.predict_normalized(normalized, modality, options, window)
         if scale != 1.0:
             output = resample_planes(output, shape=(height, width))
         return {
@@ -167,6 +179,8 @@ class PerModalityPredictor:
         modality: str | None = None,
         options: TilingOptions | None = None,
         pixel_size_um: float | None = None,
+        input_ranges: list[tuple[float, float]] | None = None,
+        window: ImageWindow | None = None,
     ) -> dict[str, NDArray[np.float32]]:
         """As :meth:`TranslationPredictor.predict`; ``modality`` picks the model."""
         if modality is None or modality not in self.predictors:
@@ -174,7 +188,9 @@ class PerModalityPredictor:
                 "pass the modality of the image: this model has one model per modality "
                 f"{sorted(self.predictors)}"
             )
-        return self.predictors[modality].predict(planes, modality, options, pixel_size_um)
+        return self.predictors[modality].predict(
+            planes, modality, options, pixel_size_um, input_ranges, window
+        )
 
 
 def load_predictor(

@@ -22,7 +22,7 @@ from stainless.model_folder import SegmentationModelInfo, resolve_model
 from stainless.models import load_segmentation_network
 from stainless.models.whole_image import WholeImageMaps
 from stainless.postprocessing.decoders import labels_from_maps
-from stainless.tiling import TilingOptions
+from stainless.tiling import ImageWindow, TilingOptions
 
 
 class SegmentationPredictor:
@@ -124,21 +124,27 @@ class SegmentationPredictor:
         planes: NDArray[np.generic],
         options: TilingOptions | None = None,
         pixel_size_um: float | None = None,
+        input_ranges: list[tuple[float, float]] | None = None,
+        window: ImageWindow | None = None,
     ) -> NDArray[np.float32]:
         """Activated maps ``(K, Y, X)`` of raw planes ``(C, Y, X)`` (see
         :func:`stainless.postprocessing.decoders.labels_from_maps` for their meaning). With
         ``pixel_size_um`` and a model that records its own, the images are resampled to the
         model's pixel size first (on top of its ``input_scale``); maps come back at the
-        planes' size."""
+        planes' size. ``input_ranges``: per-plane intensity percentiles to normalise by
+        (those of the whole image when ``planes`` is one block of it); ``window``: the planes
+        are the padded region of a larger image, of which the window's box is predicted as in
+        the whole image (:func:`stainless.tiling.sliding_window`)."""
         wanted = self.info.planes_wanted()
         if planes.ndim != 3 or (wanted is not None and planes.shape[0] != wanted):
             got = planes.shape[0] if planes.ndim == 3 else f"an array of shape {planes.shape}"
             raise ValueError(f"this model expects {wanted} input planes, got {got}")
-        normalized = normalize_planes(planes, *self.info.input_percentiles)
+        normalized = normalize_planes(planes, *self.info.input_percentiles, input_ranges)
         stem = self.info.stem()
         if stem is not None:
             normalized = stem(normalized)
-        return self.maps(normalized, options, rescaling(pixel_size_um, self.info.pixel_size_um))
+        scale = rescaling(pixel_size_um, self.info.pixel_size_um)
+        return self.maps(normalized, options, scale, window)
 
     def labels(
         self, maps: NDArray[np.float32], thresholds: dict[str, float] | None = None
@@ -154,7 +160,10 @@ class SegmentationPredictor:
         options: TilingOptions | None = None,
         thresholds: dict[str, float] | None = None,
         pixel_size_um: float | None = None,
+        input_ranges: list[tuple[float, float]] | None = None,
+        window: ImageWindow | None = None,
     ) -> NDArray[np.integer]:
         """Instance labels (or a class map for multi-class semantic models) ``(Y, X)``;
-        ``pixel_size_um`` as in :meth:`predict_maps`."""
-        return self.labels(self.predict_maps(planes, options, pixel_size_um), thresholds)
+        ``pixel_size_um``, ``input_ranges`` and ``window`` as in :meth:`predict_maps`."""
+        maps = self.predict_maps(planes, options, pixel_size_um, input_ranges, window)
+        return self.labels(maps, thresholds)

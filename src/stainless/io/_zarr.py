@@ -22,6 +22,12 @@ def _ngff_attributes(attributes: dict[str, Any]) -> dict[str, Any] | None:
     return multiscales[0] if multiscales else None
 
 
+def _ngff_channel_names(attributes: dict[str, Any]) -> tuple[str, ...] | None:
+    """The channel labels of an NGFF image's ``omero`` entry, if any."""
+    channels = attributes.get("ome", attributes).get("omero", {}).get("channels")
+    return tuple(str(channel.get("label", "")) for channel in channels) if channels else None
+
+
 def _ngff_pixel_size(multiscale: dict[str, Any], axes: str) -> tuple[float, ...] | None:
     transforms = multiscale["datasets"][0].get("coordinateTransformations", [])
     for transform in transforms:
@@ -67,7 +73,8 @@ def open_zarr_array(path: Path) -> tuple[zarr.Array, str | None, ImageMetadata]:
         axes = "".join(axis["name"] for axis in multiscale.get("axes", [])).upper() or None
         scale = _ngff_pixel_size(multiscale, axes or "")
         pixel_size = (scale[axes.index("Y")], scale[axes.index("X")]) if scale and axes else None
-        return level0, axes, ImageMetadata(pixel_size_um=pixel_size)
+        names = _ngff_channel_names(dict(node.attrs))
+        return level0, axes, ImageMetadata(channel_names=names, pixel_size_um=pixel_size)
     attributes: dict[str, Any] = dict(node.attrs)
     _check_chunks(node, path, complete=bool(attributes.get(ALL_CHUNKS_WRITTEN)))
     names = attributes.get("channel_names")

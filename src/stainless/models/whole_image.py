@@ -15,7 +15,7 @@ from torch import nn
 from stainless.data.resample import resample_planes
 from stainless.device import prepare_for_inference
 from stainless.models.heads import head_of
-from stainless.tiling import TilingOptions, predict_tiled
+from stainless.tiling import ImageWindow, TilingOptions, predict_tiled
 
 
 class WholeImageMaps:
@@ -71,11 +71,16 @@ class WholeImageMaps:
         planes: NDArray[np.float32],
         options: TilingOptions | None = None,
         magnification: float = 1.0,
+        window: ImageWindow | None = None,
     ) -> NDArray[np.float32]:
         """Maps ``(K, Y, X)`` of normalised planes ``(C, Y, X)``; ``magnification`` multiplies
-        the model's ``input_scale`` for these planes (another pixel size)."""
+        the model's ``input_scale`` for these planes (another pixel size). With ``window``, the
+        planes are the padded region of a larger image and the maps of the window's box come
+        back (see :func:`stainless.tiling.sliding_window`); no resampling then."""
         options = options or TilingOptions()
         scale = self.input_scale * magnification
+        if window is not None and scale != 1.0:
+            raise ValueError("an image window cannot be resampled; tile the block instead")
         scaled = planes
         if scale != 1.0:  # the network works on magnified images
             scaled = resample_planes(planes, scale, order=1)
@@ -86,6 +91,7 @@ class WholeImageMaps:
             self.size_multiple,
             options,
             self.head.correct_view,
+            window,
         )
         if scale != 1.0:
             maps = resample_planes(maps, shape=(planes.shape[1], planes.shape[2]), order=1)

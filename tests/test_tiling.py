@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from stainless.tiling import gaussian_weights, sliding_window, tile_starts
+from stainless.tiling import (
+    TilingOptions,
+    gaussian_weights,
+    predict_tiled,
+    sliding_window,
+    tile_starts,
+)
 
 
 @pytest.mark.parametrize(
@@ -64,3 +70,44 @@ def test_bad_tiling_arguments_are_refused() -> None:
         sliding_window(image, lambda b: b, 1, tile=16, overlap_fraction=0.5, margin_px=6)
     with pytest.raises(ValueError, match="tile predictor returned shape"):
         sliding_window(image, lambda b: b[:, :1, :8], 1, tile=16)
+
+
+def _context_dependent(batch: np.ndarray) -> np.ndarray:
+    """A tile predictor whose output depends on the whole tile (its mean), like a network's
+    receptive field: tiled differently, the values differ."""
+    return (batch[:, :1] + batch[:, :1].mean(axis=(2, 3), keepdims=True)).astype(np.float32)
+
+
+@pytest.mark.parametrize("shape", [(300, 410), (97, 530), (64, 64)])
+def test_a_window_is_predicted_exactly_as_in_the_whole_image(shape: tuple[int, int]) -> None:
+    from stainless.tiling import block_grid, image_window, read_padded
+
+    rng = np.random.default_rng(1)
+    image = rng.random((2, *shape), dtype=np.float32)
+    options = TilingOptions(tile=64, overlap_fraction=0.25, batch_size=3)
+    whole = predict_tiled(image, _context_dependent, 1, 16, options)
+    for block in block_grid(shape, 96, 20):
+        window = image_window(shape, block.extended, options, 16)
+        region = read_padded(
+            lambda y0, y1, x0, x1: image[:, y0:y1, x0:x1], window.grid, window.region
+        )
+        part = predict_tiled(region, _context_dependent, 1, 16, options, window=window)
+        y0, y1, x0, x1 = block.extended
+        np.testing.assert_array_equal(part, whole[:, y0:y1, x0:x1])
+    # tiled on its own, a window differs: the grid is what makes blockwise == whole image
+    y0, y1, x0, x1 = block_grid(shape, 96, 20)[-1].extended
+    alone = predict_tiled(image[:, y0:y1, x0:x1], _context_dependent, 1, 16, options)
+    assert shape == (64, 64) or not np.array_equal(alone, whole[:, y0:y1, x0:x1])
+
+
+def test_read_padded_matches_numpy_reflection() -> None:
+    from stainless.tiling import read_padded, tile_grid
+
+    image = np.arange(2 * 50 * 37, dtype=np.float32).reshape(2, 50, 37)
+    grid = tile_grid((50, 37), 32, 0.5, 16)
+    padded = np.pad(
+        image, ((0, 0), (0, grid.padded[0] - 50), (0, grid.padded[1] - 37)), mode=grid.pad_mode
+    )
+    region = (16, grid.padded[0], 5, grid.padded[1])
+    got = read_padded(lambda y0, y1, x0, x1: image[:, y0:y1, x0:x1], grid, region)
+    np.testing.assert_array_equal(got, padded[:, 16:, 5:])

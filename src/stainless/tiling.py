@@ -98,11 +98,15 @@ def tile_grid(
 
 
 def _source_index(start: int, stop: int, size: int, mode: str) -> NDArray[np.intp]:
-    """Image rows (or columns) of padded rows ``start..stop-1`` (``np.pad``'s reflection)."""
+    """Image rows (or columns) of padded rows ``start..stop-1``, as ``np.pad`` reflects them
+    (periodically when the padding is longer than the image)."""
     index = np.arange(start, stop)
-    beyond = index >= size
-    index[beyond] = (2 * (size - 1) if mode == "reflect" else 2 * size - 1) - index[beyond]
-    return index
+    if mode == "reflect":
+        period = max(1, 2 * size - 2)
+        folded = index % period
+        return np.where(folded < size, folded, period - folded)
+    folded = index % (2 * size)
+    return np.where(folded < size, folded, 2 * size - 1 - folded)
 
 
 def read_padded(

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from stainless.cli import _inputs
+from stainless.cli import _blockwise, _inputs
 from stainless.cli._report import progress
 from stainless.io import ImageMetadata, write_image
 
@@ -20,6 +20,7 @@ EXAMPLES = """examples:
   stainless predict --model models/neurons --input phase_z*.png --output predicted/
   stainless predict --model models/neurons --input stacks/ --output predicted/ --tta --overlap 0.8
   stainless predict --model models/neurons --input samples.csv --output predicted/ --dtype float32
+  stainless predict --model phase-to-dapi --input slide.ome.tif --output slide_dapi.zarr
 """
 
 
@@ -45,6 +46,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--dtype", choices=("uint16", "float32"), default="uint16", help="output pixel type"
     )
+    _blockwise.add_blockwise_options(
+        parser,
+        halo_help="context around each block (default 0: blocks are tiled as the whole image, "
+        "so no halo is needed; 64 with --tta)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -56,11 +62,16 @@ def run(args: argparse.Namespace) -> int:
 
     options = _inputs.tiling_options(args)
     _inputs.parse_plane_options(args)
+    _blockwise.check_options(args)
     predictor = load_predictor(args.model, args.device, args.precision)
     wanted = predictor.info.planes_wanted()
     samples = _inputs.named_samples(_inputs.find_inputs(args.input, wanted, args.stack), args.name)
-    _inputs.check_inputs(samples, wanted, args.model, planes=args.planes)
     pixel_sizes = _inputs.PixelSizes(args.pixel_size, predictor.info.pixel_size_um)
+    if _blockwise.wants_zarr(args):
+        from stainless.cli._zarr_jobs import predict_into_zarr
+
+        return predict_into_zarr(args, predictor, samples, options, pixel_sizes)
+    _inputs.check_inputs(samples, wanted, args.model, planes=args.planes)
     targets = predictor.info.target_names
     endings = [f"_{target}.ome.tif" for target in targets]
     planned = _inputs.plan_outputs(samples, args.output, endings, args.overwrite)

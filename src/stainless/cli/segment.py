@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from stainless.cli import _inputs
+from stainless.cli import _blockwise, _inputs
 from stainless.cli._report import progress
 
 EXAMPLES = """examples:
@@ -17,6 +17,9 @@ EXAMPLES = """examples:
   stainless segment --model models/nuclei --input big.ome.tif --output out/ --tile 1024 --h 0.2
   stainless segment --model nuclei-fluorescence --input dapi/ --output labels/ --tta
   stainless segment --model cells-phase --input phase/ --output look/ --outlines --diameter 90
+  stainless segment --model nuclei-fluorescence --input slide.ome.tif --output slide_labels.zarr
+  stainless segment --model nuclei-fluorescence --input plate/ --output plate_labels/ \
+      --format ome-zarr --workers 2
 """
 
 
@@ -62,6 +65,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "`stainless models info` / model.json give the model's own)",
     )
     parser.add_argument("--outlines", action="store_true", help="also write an outline PNG")
+    _blockwise.add_blockwise_options(
+        parser,
+        halo_help="context around each block, larger than the largest object (default: three "
+        "of the model's training object diameters + 32 px)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -98,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
     options = _inputs.tiling_options(args)
     _inputs.parse_plane_options(args)
+    _blockwise.check_options(args)
     thresholds = _overrides(args)
     predictor = SegmentationPredictor.load(
         args.model, args.device, args.precision, diameter=args.diameter
@@ -110,12 +119,17 @@ def run(args: argparse.Namespace) -> int:
     samples = _inputs.named_samples(
         _inputs.find_inputs(args.input, per_sample, args.stack), args.name
     )
-    _inputs.check_inputs(samples, wanted, args.model, in_force, args.planes)
     pixel_sizes = (  # --diameter sets the scale itself
         _inputs.PixelSizes(None, None)
         if args.diameter is not None
         else _inputs.PixelSizes(args.pixel_size, predictor.info.pixel_size_um)
     )
+    if _blockwise.wants_zarr(args):
+        from stainless.cli._zarr_jobs import segment_into_zarr
+
+        settings = (options, thresholds, channels)
+        return segment_into_zarr(args, predictor, samples, settings, pixel_sizes)
+    _inputs.check_inputs(samples, wanted, args.model, in_force, args.planes)
     endings = ["_labels.tif", "_outlines.png"] if args.outlines else ["_labels.tif"]
     planned = _inputs.plan_outputs(samples, args.output, endings, args.overwrite)
     with _inputs.all_or_nothing(args.output, args.overwrite) as batch:

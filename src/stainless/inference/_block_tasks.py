@@ -33,9 +33,10 @@ class BlockJob:
     ``input_ranges`` are the whole image's intensity percentiles (per input plane, after
     ``planes``/``channels`` are picked), so that every block is normalised alike.
     ``precision`` is already decided (``bf16`` or ``fp32``) and ``threads`` is torch's thread
-    count per worker. ``exact``: each block is tiled as the whole image would be (see
-    :class:`stainless.tiling.ImageWindow`), so blockwise equals whole-image inference; it needs
-    no resampling and no test-time augmentation (else each block is tiled on its own).
+    count per worker (0: torch's own choice). ``exact``: each block is tiled as the whole image
+    would be (see :class:`stainless.tiling.ImageWindow`), so blockwise equals whole-image
+    inference; it needs no resampling and no test-time augmentation (else each block is tiled
+    on its own).
     """
 
     task: Literal["predict", "segment"]
@@ -66,7 +67,8 @@ def load_model(job: BlockJob) -> Any:
 
     key = (job.task, job.model, job.device, job.precision, job.diameter)
     if key not in _LOADED:
-        torch.set_num_threads(job.threads)
+        if job.threads:
+            torch.set_num_threads(job.threads)
         if job.task == "predict":
             from stainless.inference.predictor import load_predictor
 

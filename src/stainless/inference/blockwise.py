@@ -46,8 +46,8 @@ from stainless.io.ome_zarr import (
     pyramid_regions,
     start_store,
 )
-from stainless.postprocessing.stitching import face_pairs, final_ids, id_dtype
-from stainless.tiling import Block, block_grid
+from stainless.postprocessing.stitching import block_pairs, final_ids, id_dtype
+from stainless.tiling import block_grid
 
 Track = Callable[[Iterable[Any], str, int], Iterable[Any]]
 """``(items, description, total) -> items``: shows progress while the items are consumed."""
@@ -67,7 +67,18 @@ class BlockwiseResult:
     n_objects: int = 0
     areas_px: NDArray[np.int64] | None = None
     mean_intensities: NDArray[np.float64] | None = None
-    target_means: NDArray[np.float64] | None = None
+    target_means: dict[str, float] | None = None
+
+    def summary(self) -> dict[str, float]:
+        """One row of a plate's summary: object count, mean area (px) and mean of the objects'
+        mean input intensities (segmentation), or each target's mean (translation)."""
+        if self.target_means is not None:
+            return {f"mean_{name}": value for name, value in self.target_means.items()}
+        row: dict[str, float] = {"n_objects": float(self.n_objects)}
+        if self.areas_px is not None and self.mean_intensities is not None and self.n_objects:
+            row["mean_area_px"] = float(self.areas_px.mean())
+            row["mean_object_intensity"] = float(self.mean_intensities.mean())
+        return row
 
 
 @contextmanager
@@ -128,7 +139,7 @@ def _run_tasks(
         return [function(job, *a) for a in track(arguments, description, len(arguments))]
     from distributed import as_completed
 
-    shared = client.scatter(job, broadcast=True)
+    shared = client.scatter(job, broadcast=True, hash=False)
     futures = [client.submit(function, shared, *a, pure=False) for a in arguments]
     for _ in track(as_completed(futures), description, len(futures)):
         pass
@@ -152,68 +163,62 @@ def _downsample(job: BlockJob, level: int, y0: int, x0: int, side: int) -> None:
     downsample_region(job.layout, level, y0, x0, side)
 
 
-def predict_blockwise(
-    job: BlockJob,
-    block_size: int,
-    halo: int,
-    client: Any = None,
-    overwrite: bool = False,
-    track: Track = _no_progress,
-) -> BlockwiseResult:
+@dataclass(frozen=True)
+class RunOptions:
+    """How a blockwise run goes: ``block`` and ``halo`` sides (px), the dask ``client`` (None:
+    in this process), whether an existing output is replaced, ``attributes`` saved in the
+    store (the run's metadata) and a progress hook."""
+
+    block: int = 2048
+    halo: int = 0
+    client: Any = None
+    overwrite: bool = False
+    attributes: dict[str, Any] | None = None
+    track: Track = _no_progress
+
+
+def _finish(job: BlockJob, run: RunOptions, result: BlockwiseResult) -> BlockwiseResult:
+    attributes = {
+        **(run.attributes or {}),
+        "block": run.block,
+        "halo": run.halo,
+        "exact_tiling": job.exact,
+        "summary": result.summary(),
+    }
+    finish_store(job.layout, job.image.path.name, run.overwrite, attributes)
+    return result
+
+
+def predict_blockwise(job: BlockJob, run: RunOptions) -> BlockwiseResult:
     """Predict the targets of ``job.image`` block by block into ``job.layout.path``."""
-    blocks = block_grid(job.image.shape_yx, block_size, halo)
-    start_store(job.layout.path, overwrite)
+    blocks = block_grid(job.image.shape_yx, run.block, run.halo)
+    start_store(job.layout.path, run.overwrite)
     add_levels(job.layout)
-    sums = _run_tasks(
-        client, predict_block, job, [(b,) for b in blocks], "predicting blocks", track
-    )
-    _fill_pyramid(client, job, block_size, track)
-    finish_store(job.layout, job.image.path.name, overwrite)
+    arguments = [(b,) for b in blocks]
+    sums = _run_tasks(run.client, predict_block, job, arguments, "predicting blocks", run.track)
+    _fill_pyramid(run.client, job, run.block, run.track)
     height, width = job.image.shape_yx
-    return BlockwiseResult(len(blocks), target_means=np.sum(sums, axis=0) / (height * width))
+    means = np.sum(sums, axis=0) / (height * width)
+    names = job.layout.channels or ()
+    target_means = {name: float(mean) for name, mean in zip(names, means, strict=True)}
+    return _finish(job, run, BlockwiseResult(len(blocks), target_means=target_means))
 
 
-def _face_graph(blocks: list[Block], edges: list[Any], offsets: NDArray[np.int64]) -> Any:
-    where = {block.index: number for number, block in enumerate(blocks)}
-    pairs = [np.zeros((0, 2), dtype=np.int64)]
-    for number, block in enumerate(blocks):
-        row, column = block.index
-        for side, neighbour in (("bottom", (row + 1, column)), ("right", (row, column + 1))):
-            other = where.get(neighbour)
-            if other is not None:
-                pairs.append(
-                    face_pairs(
-                        edges[number],
-                        edges[other],
-                        side,
-                        (int(offsets[number]), int(offsets[other])),
-                    )
-                )
-    return np.concatenate(pairs)
-
-
-def segment_blockwise(
-    job: BlockJob,
-    block_size: int,
-    halo: int,
-    client: Any = None,
-    overwrite: bool = False,
-    track: Track = _no_progress,
-) -> BlockwiseResult:
+def segment_blockwise(job: BlockJob, run: RunOptions) -> BlockwiseResult:
     """Segment ``job.image`` block by block into ``job.layout.path`` (see the module)."""
-    blocks = block_grid(job.image.shape_yx, block_size, halo)
-    group = start_store(job.layout.path, overwrite)
+    blocks = block_grid(job.image.shape_yx, run.block, run.halo)
+    client, track = run.client, run.track
+    group = start_store(job.layout.path, run.overwrite)
     if job.class_map:
         add_levels(job.layout)
         _run_tasks(client, segment_block, job, [(b,) for b in blocks], "segmenting blocks", track)
-        _fill_pyramid(client, job, block_size, track)
-        finish_store(job.layout, job.image.path.name, overwrite)
-        return BlockwiseResult(len(blocks))
+        _fill_pyramid(client, job, run.block, track)
+        return _finish(job, run, BlockwiseResult(len(blocks)))
     group.create_array(
         SCRATCH,
         shape=job.image.shape_yx,
         dtype="uint32",
-        chunks=(chunk_side(block_size),) * 2,
+        chunks=(chunk_side(run.block),) * 2,
         fill_value=0,
         config={"write_empty_chunks": True},
     )
@@ -222,7 +227,9 @@ def segment_blockwise(
     )
     counts = np.array([count for count, _ in found], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    final = final_ids(int(counts.sum()), _face_graph(blocks, [e for _, e in found], offsets))
+    final = final_ids(
+        int(counts.sum()), block_pairs([b.index for b in blocks], [e for _, e in found], offsets)
+    )
     n_objects = int(final.max(initial=0))
     job = replace(job, layout=replace(job.layout, dtype=str(id_dtype(n_objects))))
     add_levels(job.layout)
@@ -240,10 +247,9 @@ def segment_blockwise(
         np.add.at(areas, ids.astype(np.int64), block_areas)
         np.add.at(sums, ids.astype(np.int64), block_sums)
     remove_scratch(job.layout.path)
-    _fill_pyramid(client, job, block_size, track)
-    finish_store(job.layout, job.image.path.name, overwrite)
+    _fill_pyramid(client, job, run.block, track)
     means = sums[1:] / np.maximum(areas[1:], 1)
-    return BlockwiseResult(len(blocks), n_objects, areas[1:], means)
+    return _finish(job, run, BlockwiseResult(len(blocks), n_objects, areas[1:], means))
 
 
 def read_level(path: Any, level: int = 0) -> NDArray[Any]:
@@ -254,6 +260,7 @@ def read_level(path: Any, level: int = 0) -> NDArray[Any]:
 __all__ = [
     "BlockJob",
     "BlockwiseResult",
+    "RunOptions",
     "dask_client",
     "partial_path",
     "predict_blockwise",

@@ -159,9 +159,15 @@ def _axes(layout: OmeZarrLayout) -> list[dict[str, str]]:
     return space if layout.is_labels else [{"name": "c", "type": "channel"}, *space]
 
 
-def finish_store(layout: OmeZarrLayout, name: str, overwrite: bool = False) -> None:
+def finish_store(
+    layout: OmeZarrLayout,
+    name: str,
+    overwrite: bool = False,
+    attributes: dict[str, Any] | None = None,
+) -> None:
     """Write the NGFF 0.5 metadata (axes, pixel size per level, channel names; ``image-label``
-    for labels) and rename the finished store into place."""
+    for labels) and ``attributes`` (under ``stainless``: the run's metadata and summary), then
+    rename the finished store into place."""
     from ome_zarr.format import FormatV05
     from ome_zarr.writer import write_multiscales_metadata
 
@@ -187,6 +193,8 @@ def finish_store(layout: OmeZarrLayout, name: str, overwrite: bool = False) -> N
     else:
         ome["image-label"] = {"version": "0.5"}
     group.attrs["ome"] = ome
+    if attributes is not None:
+        group.attrs["stainless"] = attributes
     if layout.path.exists() and overwrite:
         shutil.rmtree(layout.path)
     building.rename(layout.path)

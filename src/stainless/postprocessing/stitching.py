@@ -18,6 +18,7 @@ Everything here is pure numpy/scipy on arrays, testable with no model and no clu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -123,6 +124,22 @@ def face_pairs(
         found.append(line_pairs(second.outer[facing], first.inner[side])[:, ::-1])
     pairs = np.concatenate(found) if found else np.zeros((0, 2), dtype=np.int64)
     return pairs + np.asarray(offsets, dtype=np.int64)
+
+
+def block_pairs(
+    indices: Sequence[tuple[int, int]], edges: Sequence[BlockEdges], offsets: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """Every face pair of a block grid: blocks at grid ``indices`` (row, column) with their
+    :class:`BlockEdges` and id ``offsets``. ``(K, 2)`` int64 global ids."""
+    where = {index: number for number, index in enumerate(indices)}
+    pairs = [np.zeros((0, 2), dtype=np.int64)]
+    for number, (row, column) in enumerate(indices):
+        for side, neighbour in (("bottom", (row + 1, column)), ("right", (row, column + 1))):
+            other = where.get(neighbour)
+            if other is not None:
+                ids = (int(offsets[number]), int(offsets[other]))
+                pairs.append(face_pairs(edges[number], edges[other], side, ids))
+    return np.concatenate(pairs)
 
 
 def final_ids(n_ids: int, pairs: NDArray[np.int64]) -> NDArray[np.uint64]:

@@ -1,0 +1,212 @@
+"""``predict`` and ``segment`` into OME-Zarr, block by block on dask.distributed: whole slides,
+and plates or folders of fields (resumable, with a summary CSV)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shutil
+import sys
+import time
+from collections.abc import Iterable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stainless.cli._inputs import Sample
+
+EXIT_SOME_FIELDS_FAILED = 3
+"""Exit code of a plate run in which some fields were skipped (the others finished)."""
+
+
+def add_blockwise_options(parser: argparse.ArgumentParser, halo_help: str) -> None:
+    """``--format --block-size --halo --workers --scheduler``."""
+    group = parser.add_argument_group("whole slides and plates (OME-Zarr output)")
+    group.add_argument(
+        "--format",
+        choices=("tif", "ome-zarr"),
+        help="output format (default: ome-zarr when --output ends in .zarr, else tif); "
+        "ome-zarr runs block by block on dask (zarr v3, OME-NGFF 0.5, with a pyramid) and "
+        "writes one <name>.ome.zarr per input plus summary.csv for a folder of fields",
+    )
+    group.add_argument(
+        "--block-size", type=int, default=2048, help="block side in pixels (default 2048)"
+    )
+    group.add_argument("--halo", type=int, metavar="PX", help=halo_help)
+    group.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes of the local dask cluster (default: the machine's cores)",
+    )
+    group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="send the blocks to this running dask scheduler (tcp://host:8786) instead of "
+        "starting a local cluster; see docs/whole-slides.md",
+    )
+
+
+def wants_zarr(args: argparse.Namespace) -> bool:
+    """Whether the run writes OME-Zarr (``--format``, or an ``--output`` ending in .zarr)."""
+    if args.format is not None:
+        return bool(args.format == "ome-zarr")
+    return str(args.output).rstrip("/").endswith(".zarr")
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """One-line errors for bad blockwise options, before any work."""
+    if args.block_size < 64:
+        raise ValueError(f"--block-size must be >= 64 px, got {args.block_size}")
+    if args.halo is not None and not 0 <= args.halo < args.block_size:
+        raise ValueError(
+            f"--halo ({args.halo} px) must be >= 0 and smaller than --block-size "
+            f"({args.block_size} px)"
+        )
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    if args.workers is not None and args.scheduler is not None:
+        raise ValueError("give --workers (a local cluster) or --scheduler, not both")
+
+
+def segmentation_halo(info: Any, diameter: float | None) -> int:
+    """Default halo of a segmentation model: three typical object diameters (in the image's
+    pixels) plus 32 px of context, at least 64, a multiple of 16 (128 when the model records
+    no object size)."""
+    if diameter is None and info.object_diameter_px is not None:
+        diameter = info.object_diameter_px / info.input_scale
+    if diameter is None:
+        return 128
+    return int(16 * math.ceil(max(64.0, 3 * diameter + 32) / 16))
+
+
+def output_stores(samples: list[Sample], output: Path) -> dict[str, Path]:
+    """Sample name → its store: ``--output`` itself for one sample given as ``X.zarr``, else
+    ``<output>/<name>.ome.zarr``."""
+    if len(samples) == 1 and str(output).rstrip("/").endswith(".zarr"):
+        return {samples[0][0]: output}
+    if str(output).rstrip("/").endswith(".zarr"):
+        raise ValueError(
+            f"--output '{output}' names one store but --input gives {len(samples)} samples; "
+            "give a folder"
+        )
+    return {name: output / f"{name}.ome.zarr" for name, _, _ in samples}
+
+
+def track(items: Iterable[Any], description: str, total: int) -> Iterable[Any]:
+    """A progress bar with ETA on stderr over ``total`` items, when it is a terminal."""
+    if not sys.stderr.isatty() or total < 2:
+        return items
+    from rich.console import Console
+    from rich.progress import track
+
+    return track(items, description, total=total, console=Console(stderr=True), transient=True)
+
+
+def _eta(done: int, total: int, started: float) -> str:
+    if done == 0:
+        return ""
+    left = (time.monotonic() - started) / done * (total - done)
+    return f", ETA {int(left // 60)}:{int(left % 60):02d}"
+
+
+def _write_summary(path: Path, rows: list[dict[str, Any]]) -> None:
+    """One CSV row per field (written atomically); failed fields have a status and no numbers."""
+    import csv
+    import io
+
+    from stainless.io.atomic import write_text_atomically
+
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    columns.append(columns.pop(columns.index("status")))
+    text = io.StringIO()
+    writer = csv.DictWriter(text, columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomically(path, text.getvalue())
+
+
+def _finished_summary(store: Path) -> dict[str, Any] | None:
+    """The summary a finished store recorded (None: not written by a finished run)."""
+    import zarr
+
+    try:
+        attributes: dict[str, Any] = dict(zarr.open_group(str(store), mode="r").attrs)
+    except Exception:  # zarr raises many types for a store that is not one
+        return None
+    summary = attributes.get("stainless", {}).get("summary")
+    return dict(summary) if isinstance(summary, dict) else None
+
+
+def run_fields(
+    args: argparse.Namespace,
+    samples: list[Sample],
+    process: Any,
+) -> int:
+    """Process every sample into its store with ``process(name, file, store, client)``, which
+    returns the field's summary row; the dask client is started once, on the first sample
+    larger than one block. Finished stores of a folder run are kept (resumed), failing fields
+    are reported and skipped. Returns the exit code."""
+    from stainless.inference.blockwise import dask_client
+    from stainless.io.lazy import LazyImage
+
+    for _, files, _ in samples:
+        if len(files) != 1:
+            raise ValueError(
+                f"OME-Zarr output takes one file per sample (a multi-plane TIFF or zarr); got "
+                f"{len(files)} plane files starting with '{files[0]}'"
+            )
+    stores = output_stores(samples, args.output)
+    several = len(samples) > 1
+    if several:
+        args.output.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    failed: list[str] = []
+    started = time.monotonic()
+    with ExitStack() as stack:
+        client: Any = None
+        for done, (name, files, _) in enumerate(samples):
+            store = stores[name]
+            previous = _finished_summary(store) if several and not args.overwrite else None
+            if previous is not None:
+                rows.append({"field": name, **previous, "status": "resumed"})
+                continue
+            try:
+                image = LazyImage(files[0])
+                blocks = math.ceil(image.shape_yx[0] / args.block_size) * math.ceil(
+                    image.shape_yx[1] / args.block_size
+                )
+                if client is None and blocks > 1:
+                    client = stack.enter_context(dask_client(args.workers, args.scheduler))
+                row = process(name, image, store, client if blocks > 1 else None)
+            except (OSError, ValueError) as error:
+                if not several:
+                    raise
+                shutil.rmtree(store.with_name(store.name + ".partial"), ignore_errors=True)
+                failed.append(name)
+                print(f"{name}: skipped: {error}", file=sys.stderr)
+                rows.append({"field": name, "status": f"failed: {error}"})
+                continue
+            rows.append({"field": name, **row, "status": "done"})
+            counts = ", ".join(f"{k} {v:g}" for k, v in row.items())
+            eta = _eta(done + 1, len(samples), started)
+            print(f"{name}: {counts} -> {store} ({done + 1}/{len(samples)}{eta})", file=sys.stderr)
+    if several:
+        _write_summary(args.output / "summary.csv", rows)
+    if failed:
+        print(
+            f"error: {len(failed)} of {len(samples)} field(s) failed and were skipped: "
+            f"{', '.join(failed)}; the others finished",
+            file=sys.stderr,
+        )
+        return EXIT_SOME_FIELDS_FAILED
+    return 0
+
+
+def whole_image_ranges(image: Any, planes: Any, low: float, high: float) -> list[Any]:
+    """The whole image's per-plane intensity percentiles, from a subsample of at most ~4 Mpx
+    per plane (``planes(raw)`` picks the model's planes)."""
+    from stainless.data.normalize import percentile_ranges
+
+    return percentile_ranges(np.asarray(planes(image.sample())), low, high)

@@ -1,0 +1,132 @@
+"""The blockwise jobs of ``segment`` and ``predict`` with ``--format ome-zarr``: one
+:class:`stainless.inference.blockwise.BlockJob` per field, run by
+:func:`stainless.cli._blockwise.run_fields`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from stainless.cli import _blockwise, _inputs
+from stainless.cli._inputs import Sample
+from stainless.inference.scaling import rescaling
+from stainless.model_folder import resolve_model
+from stainless.provenance import run_metadata
+from stainless.tiling import TilingOptions
+
+
+def _threads(args: argparse.Namespace, client: Any) -> int:
+    """torch threads per worker: the cores shared out on a local cluster; 0 (torch's own
+    choice) in this process or on a remote cluster."""
+    from stainless.inference.blockwise import torch_threads
+
+    return torch_threads(args.workers) if client is not None and args.scheduler is None else 0
+
+
+def _run_options(args: argparse.Namespace, halo: int, client: Any, **details: Any) -> Any:
+    from stainless.inference.blockwise import RunOptions
+
+    attributes = run_metadata(model=str(args.model), **details)
+    return RunOptions(args.block_size, halo, client, args.overwrite, attributes, _blockwise.track)
+
+
+def segment_into_zarr(
+    args: argparse.Namespace,
+    predictor: Any,
+    samples: list[Sample],
+    settings: tuple[TilingOptions, dict[str, float], list[int | str] | None],
+    pixel_sizes: _inputs.PixelSizes,
+) -> int:
+    """``segment`` into one OME-Zarr label store per sample; returns the exit code."""
+    from stainless.inference.blockwise import BlockJob, segment_blockwise
+    from stainless.io.ome_zarr import OmeZarrLayout, chunk_side
+
+    options, thresholds, channels = settings
+    _blockwise.check_options(args)
+    info = predictor.info
+    halo = args.halo if args.halo is not None else _blockwise.segmentation_halo(info, args.diameter)
+    class_map = info.head == "semantic" and info.classes > 2
+    precision = "bf16" if predictor.use_bf16 else "fp32"
+    model = str(resolve_model(args.model))
+    in_force = channels if channels is not None else info.channels
+    print(f"blocks of {args.block_size} px with a {halo} px halo", file=sys.stderr)
+
+    def process(name: str, image: Any, store: Path, client: Any) -> dict[str, float]:
+        sample: list[Sample] = [(name, [image.path], None)]
+        _inputs.check_inputs(sample, info.planes_wanted(), args.model, in_force, args.planes)
+        pixel = pixel_sizes.of(image.metadata, image.path)
+        scale = rescaling(pixel, info.pixel_size_um) * info.input_scale
+
+        def pick(raw: Any) -> Any:
+            raw = raw[args.planes] if args.planes is not None else raw
+            return predictor.input_planes(raw, image.metadata.channel_names, image.path, channels)
+
+        ranges = _blockwise.whole_image_ranges(image, pick, *info.input_percentiles)
+        layout = OmeZarrLayout(
+            store,
+            image.shape_yx,
+            "uint8" if class_map else "uint32",
+            chunk_side(args.block_size),
+            None,
+            image.metadata.pixel_size_um,
+        )
+        job = BlockJob(
+            "segment", model, image, layout, options, args.device, precision,
+            _threads(args, client), args.planes, channels, thresholds, pixel, ranges,
+            args.diameter, None, class_map, exact=not options.tta and scale == 1.0,
+        )  # fmt: skip
+        run = _run_options(args, halo, client, input=str(image.path))
+        return segment_blockwise(job, run).summary()
+
+    return _blockwise.run_fields(args, samples, process)
+
+
+def predict_into_zarr(
+    args: argparse.Namespace,
+    predictor: Any,
+    samples: list[Sample],
+    options: TilingOptions,
+    pixel_sizes: _inputs.PixelSizes,
+) -> int:
+    """``predict`` into one OME-Zarr image per sample (the targets as channels); returns the
+    exit code."""
+    from stainless.inference.blockwise import BlockJob, predict_blockwise
+    from stainless.io import modality_from_channel_names
+    from stainless.io.ome_zarr import OmeZarrLayout, chunk_side
+
+    _blockwise.check_options(args)
+    info = predictor.info
+    halo = args.halo if args.halo is not None else 0 if not options.tta else 64
+    precision = "bf16" if getattr(predictor, "use_bf16", False) else "fp32"
+    model = str(resolve_model(args.model))
+
+    def process(name: str, image: Any, store: Path, client: Any) -> dict[str, float]:
+        sample: list[Sample] = [(name, [image.path], None)]
+        _inputs.check_inputs(sample, info.planes_wanted(), args.model, planes=args.planes)
+        pixel = pixel_sizes.of(image.metadata, image.path)
+        modality = args.modality or modality_from_channel_names(image.metadata.channel_names)
+
+        def pick(raw: Any) -> Any:
+            return raw[args.planes] if args.planes is not None else raw
+
+        ranges = _blockwise.whole_image_ranges(image, pick, *info.input_percentiles)
+        layout = OmeZarrLayout(
+            store,
+            image.shape_yx,
+            args.dtype,
+            chunk_side(args.block_size),
+            tuple(info.target_names),
+            image.metadata.pixel_size_um,
+        )
+        exact = not options.tta and rescaling(pixel, info.pixel_size_um) == 1.0
+        job = BlockJob(
+            "predict", model, image, layout, options, args.device, precision,
+            _threads(args, client), args.planes, None, {}, pixel, ranges, None, modality,
+            exact=exact,
+        )  # fmt: skip
+        run = _run_options(args, halo, client, input=str(image.path))
+        return predict_blockwise(job, run).summary()
+
+    return _blockwise.run_fields(args, samples, process)

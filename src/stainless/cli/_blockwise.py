@@ -190,8 +190,9 @@ def run_fields(
                 continue
             rows.append({"field": name, **row, "status": "done"})
             counts = ", ".join(f"{k} {v:g}" for k, v in row.items())
-            eta = _eta(done + 1, len(samples), started)
-            print(f"{name}: {counts} -> {store} ({done + 1}/{len(samples)}{eta})", file=sys.stderr)
+            eta = _eta(done + 1, len(samples), started) if several else ""
+            where = f" ({done + 1}/{len(samples)}{eta})" if several else ""
+            print(f"{name}: {counts} -> {store}{where}", file=sys.stderr)
     if several:
         _write_summary(args.output / "summary.csv", rows)
     if failed:

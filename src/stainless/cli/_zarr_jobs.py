@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,12 @@ def _threads(args: argparse.Namespace, client: Any) -> int:
     from stainless.inference.blockwise import torch_threads
 
     return torch_threads(args.workers) if client is not None and args.scheduler is None else 0
+
+
+def _pixel_size(args: argparse.Namespace, image: Any) -> tuple[float, float] | None:
+    """The output's pixel size (µm): the input's metadata, else ``--pixel-size``."""
+    given = (args.pixel_size, args.pixel_size) if args.pixel_size is not None else None
+    return image.metadata.pixel_size_um or given
 
 
 def _run_options(args: argparse.Namespace, halo: int, client: Any, **details: Any) -> Any:
@@ -51,7 +56,6 @@ def segment_into_zarr(
     precision = "bf16" if predictor.use_bf16 else "fp32"
     model = str(resolve_model(args.model))
     in_force = channels if channels is not None else info.channels
-    print(f"blocks of {args.block_size} px with a {halo} px halo", file=sys.stderr)
 
     def process(name: str, image: Any, store: Path, client: Any) -> dict[str, float]:
         sample: list[Sample] = [(name, [image.path], None)]
@@ -70,7 +74,7 @@ def segment_into_zarr(
             "uint8" if class_map else "uint32",
             chunk_side(args.block_size),
             None,
-            image.metadata.pixel_size_um,
+            _pixel_size(args, image),
         )
         job = BlockJob(
             "segment", model, image, layout, options, args.device, precision,
@@ -118,7 +122,7 @@ def predict_into_zarr(
             args.dtype,
             chunk_side(args.block_size),
             tuple(info.target_names),
-            image.metadata.pixel_size_um,
+            _pixel_size(args, image),
         )
         exact = not options.tta and rescaling(pixel, info.pixel_size_um) == 1.0
         job = BlockJob(

@@ -2,17 +2,18 @@
 
 Model: ``build_translation_network`` with the default ``ModelConfig`` (U-Net, width 32, depth 4),
 13 input planes → 3 targets, as for the ISL neurons; weights are random (speed does not depend on
-them). Image: 2048 × 2048, tiles of 512 with 50 % overlap, 4 tiles per batch, on the CPU.
+them). Image: 2048 × 2048 on the CPU, all runs in this process, best of N after one warm-up run.
 
-Both sides share the tiling code and differ only in how a batch of tiles goes through the network:
+* naive: eager, autograd enabled, float32, contiguous (NCHW) tensors, tiles of 512 with 50 %
+  overlap (the old default), 4 per batch;
+* stainless: ``TranslationPredictor`` exactly as ``stainless predict`` runs it by default (its
+  default tiling, ``precision: auto`` decided by the timed trial, inference mode, channels-last).
 
-* naive: eager, autograd enabled, float32, contiguous (NCHW) tensors;
-* stainless: ``torch.inference_mode``, channels-last, bf16 autocast where the CPU has native bf16.
+``--ablation`` adds one row per single change to the naive loop — inference mode, channels-last,
+bf16 autocast, the overlap (0.25, 0.125), batch size (1, 2, 8), ``torch.compile``, torch threads
+— so each gain is measured on its own. The last line printed is ``speedup_vs_naive: <ratio>``.
 
-Best of N runs each after one warm-up run, in one process. The last line printed is
-``speedup_vs_naive: <ratio>``.
-
-    python benchmarks/speed/bench_inference.py [--repeats 3] [--size 2048]
+    python benchmarks/speed/bench_inference.py [--repeats 3] [--size 2048] [--ablation]
 """
 
 from __future__ import annotations
@@ -20,11 +21,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
+from stainless.cli.main import build_parser
 from stainless.config import ModelConfig
 from stainless.inference.predictor import TilingOptions, TranslationPredictor
 from stainless.model_folder import TranslationModelInfo
@@ -36,17 +41,56 @@ HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 PLANES, TARGETS = 13, 3
 
 
+def default_options() -> TilingOptions:
+    """The tiling ``stainless predict`` uses without options."""
+    args = build_parser().parse_args(["predict", "--model", "m", "--input", "x", "--output", "o"])
+    return TilingOptions(args.tile, args.overlap, args.batch_size)
+
+
+def loop(
+    network: nn.Module,
+    *,
+    inference: bool = False,
+    channels_last: bool = False,
+    bf16: bool = False,
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A tile function with the given optimisations switched on."""
+    context = torch.inference_mode if inference else torch.enable_grad
+
+    def predict_tiles(batch: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(batch)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with context(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return network(x).float().detach().numpy()
+
+    return predict_tiles
+
+
+def best_of(run: Callable[[], np.ndarray], repeats: int) -> tuple[float, np.ndarray]:
+    output = run()  # warm-up: oneDNN builds its kernels on the first call
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        output = run()
+        best = min(best, time.perf_counter() - started)
+    return best, output
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--ablation", action="store_true")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "bench_inference.json")
     args = parser.parse_args()
     torch.manual_seed(0)
     model_config = ModelConfig.model_validate({})
     network = build_translation_network(model_config, PLANES, TARGETS).eval()
+    plain = build_translation_network(model_config, PLANES, TARGETS).eval()
+    plain.load_state_dict(network.state_dict())  # an NCHW copy: the predictor converts its own
     info = TranslationModelInfo(
         target_names=["a", "b", "c"],
         in_channels=PLANES,
@@ -59,66 +103,72 @@ def main() -> int:
     image = (
         np.random.default_rng(0).standard_normal((PLANES, args.size, args.size)).astype(np.float32)
     )
-    options = TilingOptions(tile=512, overlap_fraction=0.5, batch_size=4)
+    naive_options = TilingOptions(tile=512, overlap_fraction=0.5, batch_size=4)
 
-    def naive_tiles(batch: np.ndarray) -> np.ndarray:
-        return network(torch.from_numpy(batch)).detach().numpy()
-
-    def naive() -> np.ndarray:
-        return sliding_window(
-            image,
-            naive_tiles,
-            TARGETS,
-            tile=options.tile,
-            overlap_fraction=options.overlap_fraction,
-            batch_size=options.batch_size,
+    def tiled(function: Callable[[np.ndarray], np.ndarray], options: TilingOptions) -> Any:
+        return lambda: sliding_window(
+            image, function, TARGETS, tile=options.tile,
+            overlap_fraction=options.overlap_fraction, batch_size=options.batch_size,
             size_multiple=info.size_multiple,
-        )
+        )  # fmt: skip
 
+    options = default_options()
     predictor = TranslationPredictor(network, info, device="cpu", precision="auto")
-
-    def optimised() -> np.ndarray:
-        return predictor.predict_normalized(image, None, options)
-
-    timings = {}
-    outputs = {}
-    for name, run in (("naive", naive), ("stainless", optimised)):
-        run()  # warm-up: oneDNN builds its kernels on the first call
-        best = float("inf")
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            outputs[name] = run()
-            best = min(best, time.perf_counter() - start)
-        timings[name] = best
+    precision = predictor.choose_precision(options.tile, options.batch_size)
+    rows: dict[str, float] = {}
+    rows["naive"], reference = best_of(tiled(loop(plain), naive_options), args.repeats)
+    rows["stainless"], output = best_of(
+        lambda: predictor.predict_normalized(image, None, options), args.repeats
+    )
+    if args.ablation:
+        variants: dict[str, Any] = {
+            "inference mode": tiled(loop(plain, inference=True), naive_options),
+            "channels-last": tiled(loop(network, channels_last=True), naive_options),
+            "bf16 autocast": tiled(loop(plain, inference=True, bf16=True), naive_options),
+        }
+        for overlap in (0.25, 0.125):
+            variants[f"overlap {overlap}"] = tiled(
+                loop(plain), TilingOptions(512, overlap, naive_options.batch_size)
+            )
+        for batch in (1, 2, 8):
+            variants[f"batch {batch}"] = tiled(loop(plain), TilingOptions(512, 0.5, batch))
+        compiled = torch.compile(plain)
+        variants["torch.compile"] = tiled(loop(compiled, inference=True), naive_options)
+        for name, run in variants.items():
+            rows[name], _ = best_of(run, args.repeats)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        rows[f"1 thread (of {threads})"], _ = best_of(tiled(loop(plain), naive_options), 1)
+        torch.set_num_threads(threads)
     megapixels = args.size * args.size / 1e6
-    difference = float(np.abs(outputs["naive"] - outputs["stainless"]).max())
-    speedup = timings["naive"] / timings["stainless"]
-    model = f"U-Net width {model_config.width} depth {model_config.depth}"
-    print(f"image {args.size}x{args.size}, {PLANES} planes -> {TARGETS} targets, {model}")
-    threads = torch.get_num_threads()
-    print(f"tiles 512, overlap 0.5, batch 4; best of {args.repeats}; {threads} threads")
-    for name, label in (
-        ("naive", "naive (eager, autograd, fp32, NCHW)"),
-        ("stainless", "stainless"),
-    ):
-        rate = megapixels / timings[name]
-        print(f"  {label:<36} {timings[name]:7.2f} s  {rate:6.2f} Mpx/s")
-    print(f"  bf16 autocast: {predictor.use_bf16}")
-    print(f"  largest difference between the two outputs: {difference:.4f} (bf16 rounding)")
+    difference = float(np.abs(reference - output).max())
+    speedup = rows["naive"] / rows["stainless"]
+    print(f"image {args.size}², {PLANES} planes -> {TARGETS} targets, U-Net width "
+          f"{model_config.width} depth {model_config.depth}; best of {args.repeats}; "
+          f"{torch.get_num_threads()} threads")  # fmt: skip
+    print(f"stainless: tiles {options.tile}, overlap {options.overlap_fraction}, batch "
+          f"{options.batch_size}, precision {precision} (timed trial)")  # fmt: skip
+    print("| run | seconds | Mpx/s | vs naive |")
+    print("|---|---|---|---|")
+    for name, seconds in rows.items():
+        print(f"| {name} | {seconds:.2f} | {megapixels / seconds:.2f} | "
+              f"{rows['naive'] / seconds:.2f}× |")  # fmt: skip
+    print(f"largest difference stainless vs naive: {difference:.4f} (network units)")
     result = {
         "benchmark": "bench_inference",
         "size": args.size,
-        "naive_s": timings["naive"],
-        "stainless_s": timings["stainless"],
-        "naive_mpx_per_s": megapixels / timings["naive"],
-        "stainless_mpx_per_s": megapixels / timings["stainless"],
+        "seconds": rows,
+        "mpx_per_s": {name: megapixels / seconds for name, seconds in rows.items()},
+        "stainless_options": vars(options) if hasattr(options, "__dict__") else str(options),
+        "precision": precision,
         "max_abs_difference": difference,
-        "bf16": predictor.use_bf16,
         "speedup_vs_naive": speedup,
         "repeats": args.repeats,
+        "command": " ".join(sys.argv),
         "metadata": run_metadata(torch_threads=torch.get_num_threads()),
     }
     write_record(args.output, result)
+    print(f"stainless_mpx_per_s: {megapixels / rows['stainless']:.2f}")
     print(f"speedup_vs_naive: {speedup:.1f}")
     return 0
 

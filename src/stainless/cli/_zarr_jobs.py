@@ -30,6 +30,14 @@ def _pixel_size(args: argparse.Namespace, image: Any) -> tuple[float, float] | N
     return image.metadata.pixel_size_um or given
 
 
+def _predict_precision(predictor: Any, options: TilingOptions) -> str:
+    """``bf16``/``fp32`` of a translation predictor (one per modality: the first decides)."""
+    first = (
+        next(iter(predictor.predictors.values())) if hasattr(predictor, "predictors") else predictor
+    )
+    return str(first.choose_precision(options.tile, options.batch_size))
+
+
 def _run_options(args: argparse.Namespace, halo: int, client: Any, **details: Any) -> Any:
     from stainless.inference.blockwise import RunOptions
 
@@ -103,7 +111,8 @@ def predict_into_zarr(
     _blockwise.check_options(args)
     info = predictor.info
     halo = args.halo if args.halo is not None else 0 if not options.tta else 64
-    precision = "bf16" if getattr(predictor, "use_bf16", False) else "fp32"
+    # decided once here (a timed trial for auto), not by every worker
+    precision = _predict_precision(predictor, options)
     model = str(resolve_model(args.model))
 
     def process(name: str, image: Any, store: Path, client: Any) -> dict[str, float]:

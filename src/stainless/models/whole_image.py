@@ -53,9 +53,10 @@ class WholeImageMaps:
         self.n_maps = self.head.channels(classes)
         self.size_multiple = size_multiple
         self.input_scale = input_scale
-        self.network, self.device, self.use_bf16 = prepare_for_inference(
+        self.network, self.device, use_bf16 = prepare_for_inference(
             network, device, "fp32" if precision == "auto" else precision
         )
+        self.use_bf16 = bool(use_bf16)
 
     def _predict_tiles(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
         x = torch.from_numpy(batch).to(self.device).contiguous(memory_format=torch.channels_last)

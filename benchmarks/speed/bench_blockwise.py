@@ -15,6 +15,10 @@ borders are seamless), written as a tiled BigTIFF in ``--workdir``. Model: the b
   whole-image objects that cross a block face / a block corner and are matched (IoU ≥ 0.5).
 
     python benchmarks/speed/bench_blockwise.py [--size 8192] [--block 2048] [--workers 1 2]
+    python benchmarks/speed/bench_blockwise.py --size 32768 --workers 2 --no-whole \
+        --model MODEL --output benchmarks/results/bench_blockwise_32768.json
+
+(beyond 8192², the 8192² mosaic is repeated, mirrored, and written tile by tile.)
 """
 
 from __future__ import annotations
@@ -37,9 +41,35 @@ HERE = Path(__file__).resolve().parents[1]
 DAPI = HERE.parent.parent / "shared" / "data" / "dense-tissue" / "dapi"
 
 
+BASE = 8192
+TILE = 512
+
+
 def build_mosaic(size: int, path: Path) -> Path:
-    """A ``size``² uint8 BigTIFF tiled from the dense-tissue DAPI images (written once)."""
+    """A ``size``² uint8 BigTIFF tiled from the dense-tissue DAPI images (written once). Beyond
+    8192², the 8192² mosaic is repeated (mirrored alternately), written tile by tile so that the
+    big image is never in memory."""
     if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if size > BASE:
+        base = tifffile.imread(build_mosaic(BASE, path.with_name(f"mosaic_{BASE}.tif")))
+
+        def tiles() -> Any:
+            for y in range(0, size, TILE):
+                for x in range(0, size, TILE):
+                    rows, columns = y % BASE, x % BASE
+                    tile = base[rows : rows + TILE, columns : columns + TILE]
+                    if (y // BASE) % 2:
+                        tile = base[BASE - rows - TILE : BASE - rows][
+                            ::-1, columns : columns + TILE
+                        ]
+                    if (x // BASE) % 2:
+                        tile = tile[:, ::-1]
+                    yield np.ascontiguousarray(tile)
+
+        tifffile.imwrite(path, tiles(), shape=(size, size), dtype=np.uint8, bigtiff=True,
+                         tile=(TILE, TILE))  # fmt: skip
         return path
     from stainless.io import read_image
 
@@ -53,8 +83,7 @@ def build_mosaic(size: int, path: Path) -> Path:
             tile = tile[:, ::-1] if column % 2 else tile
             part = tile[: size - y, : size - x]
             mosaic[y : y + part.shape[0], x : x + part.shape[1]] = part
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tifffile.imwrite(path, mosaic, bigtiff=True, tile=(512, 512))
+    tifffile.imwrite(path, mosaic, bigtiff=True, tile=(TILE, TILE))
     return path
 
 
@@ -97,8 +126,10 @@ class PeakMemory:
         }
 
 
-def run_blockwise(mosaic: Path, store: Path, block: int, workers: int) -> dict[str, Any]:
-    argv = [sys.executable, "-m", "stainless", "segment", "--model", "nuclei-fluorescence",
+def run_blockwise(
+    mosaic: Path, store: Path, block: int, workers: int, model: str
+) -> dict[str, Any]:
+    argv = [sys.executable, "-m", "stainless", "segment", "--model", model,
             "--input", str(mosaic), "--output", str(store), "--block-size", str(block),
             "--workers", str(workers), "--overwrite"]  # fmt: skip
     started = time.perf_counter()
@@ -158,6 +189,7 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=HERE / "results" / "blockwise_work")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "bench_blockwise.json")
     parser.add_argument("--no-whole", action="store_true", help="skip the whole-image run")
+    parser.add_argument("--model", default="nuclei-fluorescence")
     args = parser.parse_args()
     from stainless.cli._blockwise import whole_image_ranges
     from stainless.inference.blockwise import read_level
@@ -172,13 +204,14 @@ def main() -> int:
     runs = []
     for workers in args.workers:
         store = args.workdir / f"labels_{args.size}_w{workers}.zarr"
-        run = run_blockwise(mosaic, store, args.block, workers)
+        run = run_blockwise(mosaic, store, args.block, workers, args.model)
         run["mpx_per_s"] = megapixels / run["seconds"]
         runs.append(run)
         print(json.dumps({k: v for k, v in run.items() if k != "log"}), flush=True)
-    record: dict[str, Any] = {"size": args.size, "block": args.block, "blockwise": runs}
+    record: dict[str, Any] = {"size": args.size, "block": args.block, "model": args.model,
+                              "blockwise": runs}  # fmt: skip
     if not args.no_whole:
-        predictor = SegmentationPredictor.load("nuclei-fluorescence", "cpu", "fp32")
+        predictor = SegmentationPredictor.load(args.model, "cpu", "fp32")
         image = LazyImage(mosaic)
         ranges = whole_image_ranges(image, lambda raw: raw, *predictor.info.input_percentiles)
         raw = image.read(0, args.size, 0, args.size)

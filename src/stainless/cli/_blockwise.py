@@ -181,9 +181,9 @@ def run_fields(
                     client = stack.enter_context(dask_client(args.workers, args.scheduler))
                 row = process(name, image, store, client if blocks > 1 else None)
             except (OSError, ValueError) as error:
+                shutil.rmtree(store.with_name(store.name + ".partial"), ignore_errors=True)
                 if not several:
                     raise
-                shutil.rmtree(store.with_name(store.name + ".partial"), ignore_errors=True)
                 failed.append(name)
                 print(f"{name}: skipped: {error}", file=sys.stderr)
                 rows.append({"field": name, "status": f"failed: {error}"})

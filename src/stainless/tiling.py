@@ -275,7 +275,7 @@ class TilingOptions:
     """
 
     tile: int = 512
-    overlap_fraction: float = 0.5
+    overlap_fraction: float = 0.25
     batch_size: int = 4
     tta: bool = False
     tta_flips: bool = False

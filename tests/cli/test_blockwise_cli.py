@@ -29,6 +29,14 @@ def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
     return len(pairs) == len(np.unique(a)) == len(np.unique(b))
 
 
+def _run_cli(argv: list[str], timeout: int) -> subprocess.CompletedProcess[str]:
+    """``stainless ARGV`` as a real subprocess (its own dask cluster, real sockets)."""
+    command = [sys.executable, "-m", "stainless", *argv]
+    environment = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          env=environment)  # fmt: skip
+
+
 def _segment(source: Path, output: Path, *extra: str) -> list[str]:
     return ["segment", "--model", "nuclei-fluorescence", "--input", str(source),
             "--output", str(output), "--tile", "128", "--overlap", "0.25", *extra]  # fmt: skip
@@ -39,8 +47,7 @@ def test_slide_on_a_local_cluster_matches_the_tiff_path(tmp_path: Path) -> None:
     source = _nuclei(tmp_path / "slide.tif")
     store = tmp_path / "slide_labels.zarr"
     argv = _segment(source, store, "--block-size", "128", "--workers", "2")
-    done = subprocess.run([sys.executable, "-m", "stainless", *argv], capture_output=True,
-                          text=True, timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
+    done = _run_cli(argv, timeout=300)
     assert done.returncode == 0, done.stderr
     assert main(_segment(source, tmp_path / "tif")) == 0
     whole = read_image(tmp_path / "tif" / "slide_labels.tif").array
@@ -138,8 +145,7 @@ def test_unreachable_scheduler_is_one_line(tmp_path: Path) -> None:
     source = _nuclei(tmp_path / "a.tif", (200, 200))
     argv = _segment(source, tmp_path / "a.zarr", "--block-size", "128", "--scheduler",
                     "tcp://127.0.0.1:9")  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "stainless", *argv], capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
+    done = _run_cli(argv, timeout=120)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "dask scheduler 'tcp://127.0.0.1:9' does not answer" in lines[0]

@@ -62,7 +62,7 @@ def test_a_store_written_by_regions_has_a_pyramid_and_ngff_05(tmp_path: Path, la
 
 def test_an_existing_store_is_refused(tmp_path: Path) -> None:
     (tmp_path / "x.zarr").mkdir()
-    with pytest.raises(FileExistsError, match="x.zarr' exists; pass --overwrite"):
+    with pytest.raises(FileExistsError, match=r"x\.zarr' exists; pass --overwrite"):
         start_store(tmp_path / "x.zarr")
 
 

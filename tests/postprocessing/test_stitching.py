@@ -89,5 +89,5 @@ def test_ids_use_uint64_only_when_uint32_overflows(largest: int, dtype: type) ->
 
 
 def test_block_smaller_than_halo_is_refused() -> None:
-    with pytest.raises(ValueError, match="halo .* must be smaller than the block"):
+    with pytest.raises(ValueError, match=r"halo .* must be smaller than the block"):
         block_grid((1000, 1000), 128, 200)

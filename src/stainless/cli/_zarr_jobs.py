@@ -57,7 +57,6 @@ def segment_into_zarr(
     from stainless.io.ome_zarr import OmeZarrLayout, chunk_side
 
     options, thresholds, channels = settings
-    _blockwise.check_options(args)
     info = predictor.info
     halo = args.halo if args.halo is not None else _blockwise.segmentation_halo(info, args.diameter)
     class_map = info.head == "semantic" and info.classes > 2
@@ -108,7 +107,6 @@ def predict_into_zarr(
     from stainless.io import modality_from_channel_names
     from stainless.io.ome_zarr import OmeZarrLayout, chunk_side
 
-    _blockwise.check_options(args)
     info = predictor.info
     halo = args.halo if args.halo is not None else 0 if not options.tta else 64
     # decided once here (a timed trial for auto), not by every worker

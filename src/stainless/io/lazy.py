@@ -99,11 +99,11 @@ class LazyImage:
 
     def sample(self, max_pixels: int = 4_000_000) -> NDArray[Any]:
         """Every k-th pixel of every k-th row, ``(C, ≈Y/k, ≈X/k)`` with at most ~``max_pixels``
-        per plane: enough for intensity percentiles of the whole image, read chunk row by chunk
-        row so that memory stays bounded."""
+        per plane: enough for intensity percentiles of the whole image, read in bands of ~512
+        rows (one chunk row of a typical store) so that memory stays bounded."""
         height, width = self.shape_yx
         step = max(1, int(np.ceil(np.sqrt(height * width / max_pixels))))
-        band = max(step, (1024 // step) * step)
+        band = max(step, (512 // step) * step)
         rows = [
             self.read(y, min(y + band, height), 0, width)[:, ::step, ::step]
             for y in range(0, height, band)

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from bench_matching import best_time
 from torch import nn
 
 from stainless.cli.main import build_parser
@@ -66,16 +66,6 @@ def loop(
             return network(x).float().detach().numpy()
 
     return predict_tiles
-
-
-def best_of(run: Callable[[], np.ndarray], repeats: int) -> tuple[float, np.ndarray]:
-    output = run()  # warm-up: oneDNN builds its kernels on the first call
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        output = run()
-        best = min(best, time.perf_counter() - started)
-    return best, output
 
 
 def main() -> int:
@@ -117,8 +107,8 @@ def main() -> int:
     predictor = TranslationPredictor(network, info, device="cpu", precision="auto")
     precision = predictor.choose_precision(options.tile, options.batch_size)
     rows: dict[str, float] = {}
-    rows["naive"], reference = best_of(tiled(loop(plain), naive_options), args.repeats)
-    rows["stainless"], output = best_of(
+    rows["naive"], reference = best_time(tiled(loop(plain), naive_options), args.repeats)
+    rows["stainless"], output = best_time(
         lambda: predictor.predict_normalized(image, None, options), args.repeats
     )
     if args.ablation:
@@ -135,7 +125,7 @@ def main() -> int:
         compiled = torch.compile(plain)
         variants["torch.compile"] = tiled(loop(compiled, inference=True), naive_options)
         for name, run in variants.items():
-            rows[name], _ = best_of(run, 1)  # one timed run after the warm-up
+            rows[name], _ = best_time(run, 1)  # one timed run after the warm-up
     megapixels = args.size * args.size / 1e6
     difference = float(np.abs(reference - output).max())
     speedup = rows["naive"] / rows["stainless"]

@@ -302,11 +302,12 @@ def predict_tiled(
     With ``window`` (no test-time augmentation), ``image`` is the padded region of a larger
     image and the window's box is predicted as in the whole image (see :func:`sliding_window`).
     """
-    if window is not None:
-        if options.tta:
-            raise ValueError("test-time augmentation of an image window is not supported")
+    if window is not None and options.tta:
+        raise ValueError("test-time augmentation of an image window is not supported")
+
+    def run(view: NDArray[np.float32]) -> NDArray[np.float32]:
         return sliding_window(
-            image,
+            view if window is not None else np.ascontiguousarray(view),
             predict_tiles,
             n_out,
             tile=options.tile,
@@ -315,18 +316,6 @@ def predict_tiled(
             size_multiple=size_multiple,
             margin_px=options.margin_px,
             window=window,
-        )
-
-    def run(view: NDArray[np.float32]) -> NDArray[np.float32]:
-        return sliding_window(
-            np.ascontiguousarray(view),
-            predict_tiles,
-            n_out,
-            tile=options.tile,
-            overlap_fraction=options.overlap_fraction,
-            batch_size=options.batch_size,
-            size_multiple=size_multiple,
-            margin_px=options.margin_px,
         )
 
     if not options.tta:

@@ -8,7 +8,7 @@ import math
 import shutil
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -104,11 +104,10 @@ def track(items: Iterable[Any], description: str, total: int) -> Iterable[Any]:
     return track(items, description, total=total, console=Console(stderr=True), transient=True)
 
 
-def _eta(done: int, total: int, started: float) -> str:
-    if done == 0:
-        return ""
-    left = (time.monotonic() - started) / done * (total - done)
-    return f", ETA {int(left // 60)}:{int(left % 60):02d}"
+def _eta(processed: int, left_to_do: int, busy_s: float) -> str:
+    """``, ETA m:ss`` from the mean time of the fields processed so far in this run."""
+    seconds = busy_s / max(processed, 1) * left_to_do
+    return f", ETA {int(seconds // 60)}:{int(seconds % 60):02d}"
 
 
 def _write_summary(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -139,11 +138,11 @@ def _finished_summary(store: Path) -> dict[str, Any] | None:
     return dict(summary) if isinstance(summary, dict) else None
 
 
-def run_fields(
-    args: argparse.Namespace,
-    samples: list[Sample],
-    process: Any,
-) -> int:
+FieldProcess = Callable[[str, Any, Path, Any], dict[str, float]]
+"""``(name, LazyImage, store, client or None) -> summary row`` of one field."""
+
+
+def run_fields(args: argparse.Namespace, samples: list[Sample], process: FieldProcess) -> int:
     """Process every sample into its store with ``process(name, file, store, client)``, which
     returns the field's summary row; the dask client is started once, on the first sample
     larger than one block. Finished stores of a folder run are kept (resumed), failing fields
@@ -163,7 +162,7 @@ def run_fields(
         args.output.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     failed: list[str] = []
-    started = time.monotonic()
+    processed, busy_s = 0, 0.0
     with ExitStack() as stack:
         client: Any = None
         for done, (name, files, _) in enumerate(samples):
@@ -172,6 +171,7 @@ def run_fields(
             if previous is not None:
                 rows.append({"field": name, **previous, "status": "resumed"})
                 continue
+            started = time.monotonic()
             try:
                 image = LazyImage(files[0])
                 blocks = math.ceil(image.shape_yx[0] / args.block_size) * math.ceil(
@@ -189,8 +189,9 @@ def run_fields(
                 rows.append({"field": name, "status": f"failed: {error}"})
                 continue
             rows.append({"field": name, **row, "status": "done"})
+            processed, busy_s = processed + 1, busy_s + time.monotonic() - started
             counts = ", ".join(f"{k} {v:g}" for k, v in row.items())
-            eta = _eta(done + 1, len(samples), started) if several else ""
+            eta = _eta(processed, len(samples) - done - 1, busy_s)
             where = f" ({done + 1}/{len(samples)}{eta})" if several else ""
             print(f"{name}: {counts} -> {store}{where}", file=sys.stderr)
     if several:

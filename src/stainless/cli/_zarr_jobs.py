@@ -108,7 +108,6 @@ def predict_into_zarr(
     from stainless.io.ome_zarr import OmeZarrLayout, chunk_side
 
     info = predictor.info
-    halo = args.halo if args.halo is not None else 0 if not options.tta else 64
     # decided once here (a timed trial for auto), not by every worker
     precision = _predict_precision(predictor, options)
     model = str(resolve_model(args.model))
@@ -137,6 +136,8 @@ def predict_into_zarr(
             _threads(args, client), args.planes, None, {}, pixel, ranges, None, modality,
             exact=exact,
         )  # fmt: skip
+        # tiled as the whole image, blocks need no context; tiled on their own, they do
+        halo = args.halo if args.halo is not None else 0 if exact else 64
         run = _run_options(args, halo, client, input=str(image.path))
         return predict_blockwise(job, run).summary()
 

@@ -51,7 +51,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     _blockwise.add_blockwise_options(
         parser,
         halo_help="context around each block (default 0: blocks are tiled as the whole image, "
-        "so no halo is needed; 64 with --tta)",
+        "so no halo is needed; 64 with --tta or when the input is resampled to the model's "
+        "pixel size)",
     )
     parser.set_defaults(handler=run)
 

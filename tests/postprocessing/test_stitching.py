@@ -91,3 +91,10 @@ def test_ids_use_uint64_only_when_uint32_overflows(largest: int, dtype: type) ->
 def test_block_smaller_than_halo_is_refused() -> None:
     with pytest.raises(ValueError, match=r"halo .* must be smaller than the block"):
         block_grid((1000, 1000), 128, 200)
+
+
+def test_edges_do_not_keep_the_block_alive() -> None:
+    labels = np.arange(64 * 64, dtype=np.int32).reshape(64, 64) % 7
+    _, edges = core_labels(labels, (8, 56, 8, 56))
+    for line in [*edges.inner.values(), *edges.outer.values()]:
+        assert line.base is None or line.base.size == line.size  # owns its data, not a view

@@ -166,14 +166,14 @@ def run_fields(args: argparse.Namespace, samples: list[Sample], process: FieldPr
     with ExitStack() as stack:
         client: Any = None
         for done, (name, files, _) in enumerate(samples):
-            store = stores[name]
+            store = stores[name].absolute()  # workers may run elsewhere
             previous = _finished_summary(store) if several and not args.overwrite else None
             if previous is not None:
                 rows.append({"field": name, **previous, "status": "resumed"})
                 continue
             started = time.monotonic()
             try:
-                image = LazyImage(files[0])
+                image = LazyImage(files[0].absolute())
                 blocks = math.ceil(image.shape_yx[0] / args.block_size) * math.ceil(
                     image.shape_yx[1] / args.block_size
                 )

@@ -42,7 +42,6 @@ from stainless.io.ome_zarr import (
     chunk_side,
     downsample_region,
     finish_store,
-    partial_path,
     pyramid_regions,
     start_store,
 )
@@ -262,7 +261,6 @@ __all__ = [
     "BlockwiseResult",
     "RunOptions",
     "dask_client",
-    "partial_path",
     "predict_blockwise",
     "read_level",
     "segment_blockwise",

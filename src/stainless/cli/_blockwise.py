@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from stainless.cli._inputs import Sample
+from stainless.cli._result_settings import SETTINGS_KEY, settings_difference
 
 EXIT_SOME_FIELDS_FAILED = 3
 """Exit code of a plate run in which some fields were skipped (the others finished)."""
@@ -126,26 +127,58 @@ def _write_summary(path: Path, rows: list[dict[str, Any]]) -> None:
     write_text_atomically(path, text.getvalue())
 
 
-def _finished_summary(store: Path) -> dict[str, Any] | None:
-    """The summary a finished store recorded (None: not written by a finished run)."""
+def _finished_record(store: Path) -> dict[str, Any] | None:
+    """The ``stainless`` attributes of a finished store (None: not written by a finished run:
+    absent, not a store, or no summary)."""
     import zarr
 
+    if not store.is_dir():
+        return None
     try:
         attributes: dict[str, Any] = dict(zarr.open_group(str(store), mode="r").attrs)
     except Exception:  # zarr raises many types for a store that is not one
         return None
-    summary = attributes.get("stainless", {}).get("summary")
-    return dict(summary) if isinstance(summary, dict) else None
+    record = attributes.get("stainless", {})
+    return dict(record) if isinstance(record.get("summary"), dict) else None
+
+
+def _resumable(stores: dict[str, Path], settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Field → summary of the finished stores that this run keeps; ``ValueError`` (before any
+    work) when one was made with another model or other settings."""
+    kept, refused = {}, []
+    for name, store in stores.items():
+        record = _finished_record(store)
+        if record is None:
+            continue
+        difference = settings_difference(record.get(SETTINGS_KEY), settings)
+        if difference is None:
+            kept[name] = dict(record["summary"])
+        else:
+            refused.append((name, store, difference))
+    if refused:
+        name, store, difference = refused[0]
+        more = f" (and {len(refused) - 1} more field(s))" if len(refused) > 1 else ""
+        raise ValueError(
+            f"{name}: the finished store '{store}' was made differently from this run "
+            f"({difference}){more}; pass --overwrite to redo it or give another --output"
+        )
+    return kept
 
 
 FieldProcess = Callable[[str, Any, Path, Any], dict[str, float]]
 """``(name, LazyImage, store, client or None) -> summary row`` of one field."""
 
 
-def run_fields(args: argparse.Namespace, samples: list[Sample], process: FieldProcess) -> int:
+def run_fields(
+    args: argparse.Namespace,
+    samples: list[Sample],
+    process: FieldProcess,
+    settings: dict[str, Any],
+) -> int:
     """Process every sample into its store with ``process(name, file, store, client)``, which
     returns the field's summary row; the dask client is started once, on the first sample
-    larger than one block. Finished stores of a folder run are kept (resumed), failing fields
+    larger than one block. Finished stores of a folder run are kept (resumed) when they
+    recorded the same ``settings`` (else the run is refused before any work), failing fields
     are reported and skipped. Returns the exit code."""
     from stainless.inference.blockwise import dask_client
     from stainless.io.lazy import LazyImage
@@ -160,6 +193,7 @@ def run_fields(args: argparse.Namespace, samples: list[Sample], process: FieldPr
     several = len(samples) > 1
     if several:
         args.output.mkdir(parents=True, exist_ok=True)
+    resumed = _resumable(stores, settings) if several and not args.overwrite else {}
     rows: list[dict[str, Any]] = []
     failed: list[str] = []
     processed, busy_s = 0, 0.0
@@ -167,9 +201,10 @@ def run_fields(args: argparse.Namespace, samples: list[Sample], process: FieldPr
         client: Any = None
         for done, (name, files, _) in enumerate(samples):
             store = stores[name].absolute()  # workers may run elsewhere
-            previous = _finished_summary(store) if several and not args.overwrite else None
-            if previous is not None:
-                rows.append({"field": name, **previous, "status": "resumed"})
+            if name in resumed:
+                rows.append({"field": name, **resumed[name], "status": "resumed"})
+                print(f"{name}: resumed (finished earlier, same model and settings)",
+                      file=sys.stderr)  # fmt: skip
                 continue
             started = time.monotonic()
             try:

@@ -10,6 +10,7 @@ from typing import Any
 
 from stainless.cli import _blockwise, _inputs
 from stainless.cli._inputs import Sample
+from stainless.cli._result_settings import SETTINGS_KEY, result_settings
 from stainless.inference.scaling import rescaling
 from stainless.model_folder import resolve_model
 from stainless.provenance import run_metadata
@@ -38,10 +39,25 @@ def _predict_precision(predictor: Any, options: TilingOptions) -> str:
     return str(first.choose_precision(options.tile, options.batch_size))
 
 
-def _run_options(args: argparse.Namespace, halo: int, client: Any, **details: Any) -> Any:
+def _settings(
+    args: argparse.Namespace, model: Path, options: TilingOptions, precision: str, **more: Any
+) -> dict[str, Any]:
+    """What decides this run's result (compared before a plate resumes; see
+    :mod:`stainless.cli._result_settings`)."""
+    return result_settings(
+        str(args.model), model, command=args.command, tile=options.tile,
+        overlap=options.overlap_fraction, tta=options.tta, precision=precision,
+        planes=args.planes, pixel_size=args.pixel_size, block_size=args.block_size,
+        halo=args.halo, **more,
+    )  # fmt: skip
+
+
+def _run_options(
+    args: argparse.Namespace, halo: int, client: Any, settings: dict[str, Any], **details: Any
+) -> Any:
     from stainless.inference.blockwise import RunOptions
 
-    attributes = run_metadata(model=str(args.model), **details)
+    attributes = run_metadata(model=str(args.model), **details, **{SETTINGS_KEY: settings})
     return RunOptions(args.block_size, halo, client, args.overwrite, attributes, _blockwise.track)
 
 
@@ -63,6 +79,10 @@ def segment_into_zarr(
     precision = "bf16" if predictor.use_bf16 else "fp32"
     model = str(resolve_model(args.model))
     in_force = channels if channels is not None else info.channels
+    settings = _settings(
+        args, Path(model), options, precision, thresholds=thresholds, channels=channels,
+        diameter=args.diameter,
+    )  # fmt: skip
 
     def process(name: str, image: Any, store: Path, client: Any) -> dict[str, float]:
         sample: list[Sample] = [(name, [image.path], None)]
@@ -88,10 +108,10 @@ def segment_into_zarr(
             _threads(args, client), args.planes, channels, thresholds, pixel, ranges,
             args.diameter, None, class_map, exact=not options.tta and scale == 1.0,
         )  # fmt: skip
-        run = _run_options(args, halo, client, input=str(image.path))
+        run = _run_options(args, halo, client, settings, input=str(image.path))
         return segment_blockwise(job, run).summary()
 
-    return _blockwise.run_fields(args, samples, process)
+    return _blockwise.run_fields(args, samples, process, settings)
 
 
 def predict_into_zarr(
@@ -111,6 +131,9 @@ def predict_into_zarr(
     # decided once here (a timed trial for auto), not by every worker
     precision = _predict_precision(predictor, options)
     model = str(resolve_model(args.model))
+    settings = _settings(
+        args, Path(model), options, precision, modality=args.modality, dtype=args.dtype
+    )
 
     def process(name: str, image: Any, store: Path, client: Any) -> dict[str, float]:
         sample: list[Sample] = [(name, [image.path], None)]
@@ -138,7 +161,7 @@ def predict_into_zarr(
         )  # fmt: skip
         # tiled as the whole image, blocks need no context; tiled on their own, they do
         halo = args.halo if args.halo is not None else 0 if exact else 64
-        run = _run_options(args, halo, client, input=str(image.path))
+        run = _run_options(args, halo, client, settings, input=str(image.path))
         return predict_blockwise(job, run).summary()
 
-    return _blockwise.run_fields(args, samples, process)
+    return _blockwise.run_fields(args, samples, process, settings)

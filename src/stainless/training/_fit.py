@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader
 from stainless.config import RunSettings
 from stainless.device import bf16_supported, lightning_device, lightning_precision
 from stainless.model_folder import CHECKPOINTS, last_checkpoint
+from stainless.training._checkpoints import AtomicCheckpointIO, check_resumable
 from stainless.training._progress import PlainProgress
 from stainless.training.interruption import TrainingInterrupted
 
@@ -134,6 +135,8 @@ def check_output(output: Path, holds_a_model: bool, *, resume: bool, overwrite: 
         )
     if resume and not last_checkpoint(output).is_file():
         raise FileNotFoundError(f"--resume: no checkpoint at '{last_checkpoint(output)}'")
+    if resume:
+        check_resumable(last_checkpoint(output))
 
 
 def progress_mode(progress: bool | Progress) -> Progress:
@@ -222,6 +225,7 @@ def fit(
         default_root_dir=output,
         logger=CSVLogger(output, name="logs"),
         callbacks=_callbacks(loader, output, training, mode, received),
+        plugins=[AtomicCheckpointIO()],
         val_check_interval=min(training.val_every_n_steps, steps_per_epoch) if val_loader else None,
         limit_val_batches=None if val_loader else 0,
         enable_progress_bar=mode == "bar",

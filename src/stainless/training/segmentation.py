@@ -36,6 +36,7 @@ from stainless.models.whole_image import WholeImageMaps
 from stainless.postprocessing.decoders import DECODERS
 from stainless.provenance import run_metadata
 from stainless.tiling import TilingOptions
+from stainless.training._claim import OutputClaim
 from stainless.training._fit import (
     Progress,
     check_output,
@@ -92,13 +93,23 @@ def train_segmentation(
     ------
     TrainingInterrupted
         SIGTERM / SIGINT stopped the training after saving ``checkpoints/last.ckpt``.
+    FileExistsError
+        Another training is writing ``config.output``, or it holds a model (without
+        ``overwrite`` / ``resume``).
     """
-    check_output(
-        config.output,
-        model_folder.is_model_folder(config.output),
-        resume=resume,
-        overwrite=overwrite,
-    )
+    with OutputClaim(config.output) as claim:
+        check_output(
+            config.output,
+            model_folder.is_model_folder(config.output),
+            resume=resume,
+            overwrite=overwrite,
+        )
+        return _train_claimed(config, claim, resume=resume, progress=progress)
+
+
+def _train_claimed(
+    config: SegmentationConfig, claim: OutputClaim, *, resume: bool, progress: bool | Progress
+) -> Path:
     started = time.perf_counter()
     pl.seed_everything(config.seed, workers=True, verbose=False)
     data = config.data
@@ -171,6 +182,7 @@ def train_segmentation(
         tuning=tuning,
         torch_threads=torch_threads(),
     )
+    claim.check_unchanged()
     return model_folder.save_model_folder(
         config.output, config, module.network.state_dict(), info, meta
     )

@@ -37,6 +37,7 @@ from stainless.model_folder import (
     write_separate_index,
 )
 from stainless.provenance import run_metadata
+from stainless.training._claim import OutputClaim
 from stainless.training._fit import (
     Progress,
     check_output,
@@ -86,6 +87,9 @@ def train_translation(
     ------
     TrainingInterrupted
         SIGTERM / SIGINT stopped the training after saving ``checkpoints/last.ckpt``.
+    FileExistsError
+        Another training is writing ``config.output``, or it holds a model (without
+        ``overwrite`` / ``resume``).
     """
     samples = config.data.samples or samples_from_manifest(config.data.manifest or Path())
     samples, held_out = hold_out(samples, config.data.validation_fraction)
@@ -93,22 +97,19 @@ def train_translation(
         data = config.data.model_copy(update={"validation": [*config.data.validation, *held_out]})
         config = config.model_copy(update={"data": data})
     if config.model.modality_strategy != "separate":
-        check_output(
-            config.output, holds_a_model(config.output), resume=resume, overwrite=overwrite
-        )
-        return _train_one(config, samples, resume=resume, progress=progress)
+        return _train_one(config, samples, resume=resume, overwrite=overwrite, progress=progress)
     modalities = []
     resolved = [s.model_copy(update={"modality": resolve_modality(s)}) for s in samples]
     unknown = [s.label for s in resolved if s.modality is None]
     if unknown:
         raise ValueError(f"modality_strategy 'separate' needs the modality of samples {unknown}")
-    for modality in sorted({str(sample.modality) for sample in resolved}):
-        sub = config.model_copy(update={"output": config.output / modality})
-        chosen = [s for s in resolved if s.modality == modality]
-        check_output(sub.output, holds_a_model(sub.output), resume=resume, overwrite=overwrite)
-        _train_one(sub, chosen, resume=resume, progress=progress)
-        modalities.append(modality)
-    write_separate_index(config.output, modalities)
+    with OutputClaim(config.output):  # each modality's folder is claimed again by _train_one
+        for modality in sorted({str(sample.modality) for sample in resolved}):
+            sub = config.model_copy(update={"output": config.output / modality})
+            chosen = [s for s in resolved if s.modality == modality]
+            _train_one(sub, chosen, resume=resume, overwrite=overwrite, progress=progress)
+            modalities.append(modality)
+        write_separate_index(config.output, modalities)
     return config.output
 
 
@@ -122,6 +123,23 @@ def _build_module(
 def _train_one(
     config: TranslationConfig,
     samples: list[SampleConfig],
+    *,
+    resume: bool,
+    overwrite: bool,
+    progress: bool | Progress,
+) -> Path:
+    """Claim ``config.output``, check it, train one model and write it there."""
+    with OutputClaim(config.output) as claim:
+        check_output(
+            config.output, holds_a_model(config.output), resume=resume, overwrite=overwrite
+        )
+        return _train_claimed(config, samples, claim, resume=resume, progress=progress)
+
+
+def _train_claimed(
+    config: TranslationConfig,
+    samples: list[SampleConfig],
+    claim: OutputClaim,
     *,
     resume: bool,
     progress: bool | Progress,
@@ -189,6 +207,7 @@ def _train_one(
         trainer,
         module.previous_training_seconds + time.perf_counter() - started,
     )
+    claim.check_unchanged()
     return save_model_folder(config.output, config, module.network.state_dict(), info, meta)
 
 

@@ -5,6 +5,10 @@ schedulers and workers where a signal or a cluster is involved."""
 from __future__ import annotations
 
 import csv
+import os
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +89,42 @@ def test_a_store_from_retrained_weights_under_the_same_name_is_refused(
     assert main(argv) == 2
     lines = _stderr_lines(capsys)
     assert len(lines) == 1 and "model_sha256: " in lines[0], lines
+
+
+def _limited_run(argv: list[str], memory_bytes: int) -> subprocess.CompletedProcess[str]:
+    """``stainless ARGV`` in a subprocess whose address space is capped, so that a regression
+    fails fast instead of making the machine swap."""
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+    return subprocess.run([sys.executable, "-m", "stainless", *argv], capture_output=True,
+                          text=True, timeout=300, preexec_fn=cap,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
+
+
+def test_a_whole_image_too_large_for_memory_is_refused_from_its_header(tmp_path: Path) -> None:
+    import zarr
+
+    big = tmp_path / "big.zarr"  # 20000² uint16, no chunk written: only the header exists
+    zarr.create_array(str(big), shape=(20000, 20000), dtype="uint16", chunks=(2048, 2048),
+                      fill_value=0, attributes={"axes": "YX"})  # fmt: skip
+    output = tmp_path / "out"
+    done = _limited_run(_segment(big, output), 8 << 30)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and "is 20000×20000 px: segment into TIFF would need about" in lines[0]
+    assert "--output big.zarr" in lines[0]
+    assert not output.exists()
+
+
+def test_max_memory_sets_the_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = _nuclei(tmp_path / "a.tif", (100, 100))
+    assert main(_segment(source, tmp_path / "a", "--max-memory", "100M")) == 2
+    lines = _stderr_lines(capsys)
+    assert len(lines) == 1 and "more than the 0.1 GiB of --max-memory" in lines[0], lines
+    assert not (tmp_path / "a").exists()
+    assert main(_segment(source, tmp_path / "a", "--max-memory", "lots")) == 2
+    assert "--max-memory must be a size such as 16G" in _stderr_lines(capsys)[0]
+    assert main(_segment(source, tmp_path / "a", "--max-memory", "none")) == 0
+    assert main(_segment(source, tmp_path / "b", "--max-memory", "4GiB")) == 0

@@ -42,6 +42,12 @@ def add_blockwise_options(parser: argparse.ArgumentParser, halo_help: str) -> No
         help="worker processes of the local dask cluster (default: the machine's cores)",
     )
     group.add_argument(
+        "--max-memory",
+        metavar="SIZE",
+        help="TIFF output holds a whole image in memory: refuse inputs whose estimated peak "
+        "(README: memory) exceeds SIZE, e.g. 16G, or none (default: the memory available now)",
+    )
+    group.add_argument(
         "--scheduler",
         metavar="ADDRESS",
         help="send the blocks to this running dask scheduler (tcp://host:8786) instead of "

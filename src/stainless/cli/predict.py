@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from stainless.cli import _blockwise, _inputs
+from stainless.cli._memory import check_memory
 from stainless.cli._report import progress
 from stainless.io import ImageMetadata, write_image
 
@@ -75,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
         return predict_into_zarr(args, predictor, samples, options, pixel_sizes)
     _inputs.check_inputs(samples, wanted, args.model, planes=args.planes)
+    check_memory(args, samples)
     targets = predictor.info.target_names
     endings = [f"_{target}.ome.tif" for target in targets]
     planned = _inputs.plan_outputs(samples, args.output, endings, args.overwrite)

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 
 from stainless.cli import _blockwise, _inputs
+from stainless.cli._memory import check_memory
 from stainless.cli._report import progress
 
 EXAMPLES = """examples:
@@ -130,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         settings = (options, thresholds, channels)
         return segment_into_zarr(args, predictor, samples, settings, pixel_sizes)
     _inputs.check_inputs(samples, wanted, args.model, in_force, args.planes)
+    check_memory(args, samples)
     endings = ["_labels.tif", "_outlines.png"] if args.outlines else ["_labels.tif"]
     planned = _inputs.plan_outputs(samples, args.output, endings, args.overwrite)
     with _inputs.all_or_nothing(args.output, args.overwrite) as batch:

@@ -79,7 +79,7 @@ def segment_into_zarr(
     precision = "bf16" if predictor.use_bf16 else "fp32"
     model = str(resolve_model(args.model))
     in_force = channels if channels is not None else info.channels
-    settings = _settings(
+    recorded = _settings(
         args, Path(model), options, precision, thresholds=thresholds, channels=channels,
         diameter=args.diameter,
     )  # fmt: skip
@@ -108,10 +108,10 @@ def segment_into_zarr(
             _threads(args, client), args.planes, channels, thresholds, pixel, ranges,
             args.diameter, None, class_map, exact=not options.tta and scale == 1.0,
         )  # fmt: skip
-        run = _run_options(args, halo, client, settings, input=str(image.path))
+        run = _run_options(args, halo, client, recorded, input=str(image.path))
         return segment_blockwise(job, run).summary()
 
-    return _blockwise.run_fields(args, samples, process, settings)
+    return _blockwise.run_fields(args, samples, process, recorded)
 
 
 def predict_into_zarr(

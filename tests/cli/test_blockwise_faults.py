@@ -5,10 +5,14 @@ schedulers and workers where a signal or a cluster is involved."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import resource
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +20,7 @@ import pytest
 
 from stainless.cli.main import main
 from stainless.io import read_image
-from tests.cli.test_blockwise_cli import _nuclei, _segment
+from tests.cli.test_blockwise_cli import _nuclei, _run_cli, _same_partition, _segment
 
 
 def _stderr_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
@@ -128,3 +132,127 @@ def test_max_memory_sets_the_limit(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "--max-memory must be a size such as 16G" in _stderr_lines(capsys)[0]
     assert main(_segment(source, tmp_path / "a", "--max-memory", "none")) == 0
     assert main(_segment(source, tmp_path / "b", "--max-memory", "4GiB")) == 0
+
+
+# --- clusters that lose workers ---------------------------------------------------------------
+
+
+def _dask(*argv: str, log: Path) -> subprocess.Popen[bytes]:
+    """``python -m dask ARGV`` in its own process group, its output in ``log``."""
+    with log.open("wb") as handle:
+        return subprocess.Popen([sys.executable, "-m", "dask", *argv], stdout=handle,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def scheduler(tmp_path: Path) -> Iterator[tuple[str, Callable[[], subprocess.Popen[bytes]]]]:
+    """A real ``dask scheduler`` on 127.0.0.1, and a function that starts one more ``dask
+    worker`` (one thread, no nanny: killing it removes it) and waits until it has joined."""
+    file = tmp_path / "scheduler.json"
+    processes = [_dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                       "--scheduler-file", str(file), log=tmp_path / "scheduler.log")]  # fmt: skip
+    _wait_for(file.is_file, 60, "the scheduler")
+    address = json.loads(file.read_text())["address"]
+
+    def add_worker() -> subprocess.Popen[bytes]:
+        log = tmp_path / f"worker{len(processes)}.log"
+        processes.append(_dask("worker", address, "--nthreads", "1", "--no-nanny",
+                               "--no-dashboard", log=log))  # fmt: skip
+        _wait_for(lambda: "Registered to" in log.read_text(), 60, "a worker")
+        return processes[-1]
+
+    try:
+        yield address, add_worker
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+def _blocks_written(store: Path) -> int:
+    scratch = store.with_name(store.name + ".partial") / "scratch" / "c"
+    return sum(p.is_file() for p in scratch.rglob("*")) if scratch.is_dir() else 0
+
+
+def _slide(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    """A 640×640 slide (25 blocks of 128 px) and its labels from the whole-image path."""
+    source = _nuclei(tmp_path / "slide.tif", (640, 640), seed=5)
+    assert main(_segment(source, tmp_path / "tif")) == 0
+    return source, read_image(tmp_path / "tif" / "slide_labels.tif").array
+
+
+def test_a_worker_that_leaves_an_external_scheduler_loses_no_block(
+    tmp_path: Path, scheduler: tuple[str, Callable[[], subprocess.Popen[bytes]]]
+) -> None:
+    address, add_worker = scheduler
+    source, whole = _slide(tmp_path)
+    doomed = add_worker()
+    store = tmp_path / "slide.zarr"
+    argv = _segment(source, store, "--block-size", "128", "--scheduler", address)
+    run = subprocess.Popen([sys.executable, "-m", "stainless", *argv], stderr=subprocess.PIPE,
+                           text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
+    _wait_for(lambda: _blocks_written(store) >= 2, 180, "the first blocks")
+    # a worker joins mid-run and the first one leaves: the job must reach the newcomer
+    add_worker()
+    os.killpg(doomed.pid, signal.SIGKILL)
+    _, stderr = run.communicate(timeout=300)
+    assert run.returncode == 0, stderr
+    assert "left while segmenting blocks; its blocks are computed again" in stderr
+    assert _same_partition(read_image(store).array, whole)
+
+
+def test_a_cluster_without_workers_fails_in_one_line_and_the_rerun_finishes(
+    tmp_path: Path, scheduler: tuple[str, Callable[[], subprocess.Popen[bytes]]]
+) -> None:
+    address, add_worker = scheduler
+    source, whole = _slide(tmp_path)
+    only = add_worker()
+    store = tmp_path / "slide.zarr"
+    argv = [*_segment(source, store, "--block-size", "128", "--scheduler", address),
+            "--worker-timeout", "4"]  # fmt: skip
+    run = subprocess.Popen([sys.executable, "-m", "stainless", *argv], stderr=subprocess.PIPE,
+                           text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
+    _wait_for(lambda: _blocks_written(store) >= 2, 180, "the first blocks")
+    os.killpg(only.pid, signal.SIGKILL)
+    _, stderr = run.communicate(timeout=300)
+    lines = stderr.strip().splitlines()
+    assert run.returncode == 2, stderr
+    errors = [line for line in lines if "error" in line]
+    assert len(errors) == 1 and errors[0] == lines[-1], lines
+    assert "has had no workers for 4 s while segmenting blocks" in errors[0]
+    assert "Traceback" not in stderr
+    assert store.with_name("slide.zarr.partial").is_dir() and not store.exists()
+    # workers again: the same command finishes, equal to the whole-image run
+    add_worker()
+    rerun = _run_cli(argv, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert _same_partition(read_image(store).array, whole)
+
+
+def test_a_local_worker_killed_mid_run_changes_no_label(tmp_path: Path) -> None:
+    import psutil
+
+    source, whole = _slide(tmp_path)
+    store = tmp_path / "slide.zarr"
+    argv = _segment(source, store, "--block-size", "128", "--workers", "2")
+    run = subprocess.Popen([sys.executable, "-m", "stainless", *argv], stderr=subprocess.PIPE,
+                           text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
+    _wait_for(lambda: _blocks_written(store) >= 2, 180, "the first blocks")
+    children = psutil.Process(run.pid).children(recursive=True)
+    workers = [p for p in children if "spawn_main" in " ".join(p.cmdline())]
+    assert len(workers) == 2, [p.cmdline() for p in children]
+    workers[0].kill()
+    _, stderr = run.communicate(timeout=300)
+    assert run.returncode == 0, stderr
+    assert "left while" in stderr
+    assert _same_partition(read_image(store).array, whole)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import math
 import shutil
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,14 @@ def add_blockwise_options(parser: argparse.ArgumentParser, halo_help: str) -> No
         "(README: memory) exceeds SIZE, e.g. 16G, or none (default: the memory available now)",
     )
     group.add_argument(
+        "--worker-timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="fail (keeping what is finished) when the cluster has had no worker for S seconds "
+        "(default 60)",
+    )
+    group.add_argument(
         "--scheduler",
         metavar="ADDRESS",
         help="send the blocks to this running dask scheduler (tcp://host:8786) instead of "
@@ -71,6 +81,8 @@ def check_options(args: argparse.Namespace) -> None:
             f"--halo ({args.halo} px) must be >= 0 and smaller than --block-size "
             f"({args.block_size} px)"
         )
+    if not args.worker_timeout > 0:
+        raise ValueError(f"--worker-timeout must be > 0 s, got {args.worker_timeout}")
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
     if args.workers is not None and args.scheduler is not None:
@@ -175,6 +187,32 @@ FieldProcess = Callable[[str, Any, Path, Any], dict[str, float]]
 """``(name, LazyImage, store, client or None) -> summary row`` of one field."""
 
 
+class _Stopped(Exception):
+    """SIGTERM arrived during a blockwise run."""
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """SIGTERM raises :class:`_Stopped` in the main thread while the block runs (so that the
+    summary of the finished fields is still written); SIGINT stays ``KeyboardInterrupt``."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signal_number: int, frame: object) -> None:
+        raise _Stopped(signal_number)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_fields(
     args: argparse.Namespace,
     samples: list[Sample],
@@ -185,9 +223,9 @@ def run_fields(
     returns the field's summary row; the dask client is started once, on the first sample
     larger than one block. Finished stores of a folder run are kept (resumed) when they
     recorded the same ``settings`` (else the run is refused before any work), failing fields
-    are reported and skipped. Returns the exit code."""
-    from stainless.inference.blockwise import dask_client
-    from stainless.io.lazy import LazyImage
+    are reported and skipped; a signal or a cluster that cannot finish stops the run with the
+    summary of the fields finished so far. Returns the exit code."""
+    from stainless.inference.blockwise import ClusterFailure
 
     for _, files, _ in samples:
         if len(files) != 1:
@@ -201,6 +239,55 @@ def run_fields(
         args.output.mkdir(parents=True, exist_ok=True)
     resumed = _resumable(stores, settings) if several and not args.overwrite else {}
     rows: list[dict[str, Any]] = []
+    try:
+        with _sigterm_raises():
+            failed = _process_fields(args, samples, stores, resumed, process, rows)
+    except (_Stopped, KeyboardInterrupt) as stop:
+        number = stop.signal_number if isinstance(stop, _Stopped) else int(signal.SIGINT)
+        if several:
+            _write_summary(args.output / "summary.csv", rows)
+        finished = sum(row["status"] in ("done", "resumed") for row in rows)
+        listed = " (listed in summary.csv)" if several else ""
+        print(
+            f"stopped by {signal.Signals(number).name} after {finished} of {len(samples)} "
+            f"finished field(s){listed}; run the same command again to resume: finished fields "
+            "are kept, an unfinished one is redone",
+            file=sys.stderr,
+        )
+        return 128 + number
+    except ClusterFailure as failure:
+        if several:
+            _write_summary(args.output / "summary.csv", rows)
+        raise ClusterFailure(
+            f"{failure}; finished fields and the unfinished .partial store are kept: run the "
+            "same command again once the cluster has workers"
+        ) from None
+    if several:
+        _write_summary(args.output / "summary.csv", rows)
+    if failed:
+        print(
+            f"error: {len(failed)} of {len(samples)} field(s) failed and were skipped: "
+            f"{', '.join(failed)}; the others finished",
+            file=sys.stderr,
+        )
+        return EXIT_SOME_FIELDS_FAILED
+    return 0
+
+
+def _process_fields(
+    args: argparse.Namespace,
+    samples: list[Sample],
+    stores: dict[str, Path],
+    resumed: dict[str, dict[str, Any]],
+    process: FieldProcess,
+    rows: list[dict[str, Any]],
+) -> list[str]:
+    """The loop of :func:`run_fields`: appends one row per field to ``rows`` as it ends;
+    returns the fields that failed."""
+    from stainless.inference.blockwise import ClusterFailure, dask_client
+    from stainless.io.lazy import LazyImage
+
+    several = len(samples) > 1
     failed: list[str] = []
     processed, busy_s = 0, 0.0
     with ExitStack() as stack:
@@ -221,6 +308,8 @@ def run_fields(
                 if client is None and blocks > 1:
                     client = stack.enter_context(dask_client(args.workers, args.scheduler))
                 row = process(name, image, store, client if blocks > 1 else None)
+            except ClusterFailure:
+                raise  # every field after it would fail alike
             except (OSError, ValueError) as error:
                 shutil.rmtree(store.with_name(store.name + ".partial"), ignore_errors=True)
                 if not several:
@@ -235,16 +324,7 @@ def run_fields(
             eta = _eta(processed, len(samples) - done - 1, busy_s)
             where = f" ({done + 1}/{len(samples)}{eta})" if several else ""
             print(f"{name}: {counts} -> {store}{where}", file=sys.stderr)
-    if several:
-        _write_summary(args.output / "summary.csv", rows)
-    if failed:
-        print(
-            f"error: {len(failed)} of {len(samples)} field(s) failed and were skipped: "
-            f"{', '.join(failed)}; the others finished",
-            file=sys.stderr,
-        )
-        return EXIT_SOME_FIELDS_FAILED
-    return 0
+    return failed
 
 
 def whole_image_ranges(image: Any, planes: Any, low: float, high: float) -> list[Any]:

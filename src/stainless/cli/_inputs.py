@@ -231,8 +231,8 @@ def plan_outputs(
 @contextmanager
 def all_or_nothing(output: Path, overwrite: bool) -> Iterator[OutputBatch]:
     """An :class:`OutputBatch` for a command's outputs: they appear when every input succeeded.
-    When an input fails after others finished, the error says that their outputs were
-    discarded, so a re-run needs no ``--overwrite``."""
+    When an input fails after outputs were staged, the error says that they were discarded,
+    so a re-run needs no ``--overwrite``."""
     with OutputBatch(output, overwrite) as batch:
         try:
             yield batch
@@ -241,8 +241,8 @@ def all_or_nothing(output: Path, overwrite: bool) -> Iterator[OutputBatch]:
                 raise
             kind = OSError if isinstance(error, OSError) else ValueError
             raise kind(
-                f"{error}; nothing was written (the {batch.staged_count} output(s) of the "
-                "inputs before it were discarded)"
+                f"{error}; nothing was written (the {batch.staged_count} output(s) staged "
+                "before the error were discarded)"
             ) from error
 
 

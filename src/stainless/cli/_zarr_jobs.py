@@ -58,7 +58,10 @@ def _run_options(
     from stainless.inference.blockwise import RunOptions
 
     attributes = run_metadata(model=str(args.model), **details, **{SETTINGS_KEY: settings})
-    return RunOptions(args.block_size, halo, client, args.overwrite, attributes, _blockwise.track)
+    return RunOptions(
+        args.block_size, halo, client, args.overwrite, attributes, _blockwise.track,
+        no_worker_timeout_s=args.worker_timeout,
+    )  # fmt: skip
 
 
 def segment_into_zarr(

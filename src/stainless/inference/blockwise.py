@@ -37,6 +37,7 @@ from stainless.inference._block_tasks import (
     remove_scratch,
     segment_block,
 )
+from stainless.inference._cluster import ClusterFailure, run_on_cluster
 from stainless.io.ome_zarr import (
     add_levels,
     chunk_side,
@@ -111,7 +112,7 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            silence_logs=logging.ERROR,
+            silence_logs=logging.CRITICAL,  # a task's error reaches the user once, as ours
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -124,49 +125,12 @@ def torch_threads(workers: int | None) -> int:
     return max(1, cores // (workers or cores))
 
 
-def _run_tasks(
-    client: Any,
-    function: Callable[..., Any],
-    job: BlockJob,
-    arguments: Sequence[tuple[Any, ...]],
-    description: str,
-    track: Track,
-) -> list[Any]:
-    """``function(job, *a)`` for every ``a`` of ``arguments``, on the cluster (the job sent
-    once to every worker) or here; results in the order of ``arguments``."""
-    if client is None:
-        return [function(job, *a) for a in track(arguments, description, len(arguments))]
-    from distributed import as_completed
-
-    shared = client.scatter(job, broadcast=True, hash=False)
-    futures = [client.submit(function, shared, *a, pure=False) for a in arguments]
-    for _ in track(as_completed(futures), description, len(futures)):
-        pass
-    return list(client.gather(futures))
-
-
-def _fill_pyramid(client: Any, job: BlockJob, block_size: int, track: Track) -> None:
-    for level in range(1, job.layout.n_levels):
-        regions = pyramid_regions(job.layout, level, block_size)
-        _run_tasks(
-            client,
-            _downsample,
-            job,
-            [(level, *r) for r in regions],
-            f"pyramid level {level}",
-            track,
-        )
-
-
-def _downsample(job: BlockJob, level: int, y0: int, x0: int, side: int) -> None:
-    downsample_region(job.layout, level, y0, x0, side)
-
-
 @dataclass(frozen=True)
 class RunOptions:
     """How a blockwise run goes: ``block`` and ``halo`` sides (px), the dask ``client`` (None:
     in this process), whether an existing output is replaced, ``attributes`` saved in the
-    store (the run's metadata) and a progress hook."""
+    store (the run's metadata), a progress hook, and how long the cluster may have no workers
+    before the run fails."""
 
     block: int = 2048
     halo: int = 0
@@ -174,6 +138,34 @@ class RunOptions:
     overwrite: bool = False
     attributes: dict[str, Any] | None = None
     track: Track = _no_progress
+    no_worker_timeout_s: float = 60.0
+
+
+def _run_tasks(
+    run: RunOptions,
+    function: Callable[..., Any],
+    job: BlockJob,
+    arguments: Sequence[tuple[Any, ...]],
+    description: str,
+) -> list[Any]:
+    """``function(job, *a)`` for every ``a`` of ``arguments``, on ``run``'s cluster (every task
+    carries the job, so a lost worker's tasks can run anywhere) or here; results in the order
+    of ``arguments``."""
+    if run.client is None:
+        return [function(job, *a) for a in run.track(arguments, description, len(arguments))]
+    return run_on_cluster(
+        run.client, function, job, arguments, description, run.track, run.no_worker_timeout_s
+    )
+
+
+def _fill_pyramid(run: RunOptions, job: BlockJob) -> None:
+    for level in range(1, job.layout.n_levels):
+        regions = pyramid_regions(job.layout, level, run.block)
+        _run_tasks(run, _downsample, job, [(level, *r) for r in regions], f"pyramid level {level}")
+
+
+def _downsample(job: BlockJob, level: int, y0: int, x0: int, side: int) -> None:
+    downsample_region(job.layout, level, y0, x0, side)
 
 
 def _finish(job: BlockJob, run: RunOptions, result: BlockwiseResult) -> BlockwiseResult:
@@ -194,8 +186,8 @@ def predict_blockwise(job: BlockJob, run: RunOptions) -> BlockwiseResult:
     start_store(job.layout.path, run.overwrite)
     add_levels(job.layout)
     arguments = [(b,) for b in blocks]
-    sums = _run_tasks(run.client, predict_block, job, arguments, "predicting blocks", run.track)
-    _fill_pyramid(run.client, job, run.block, run.track)
+    sums = _run_tasks(run, predict_block, job, arguments, "predicting blocks")
+    _fill_pyramid(run, job)
     height, width = job.image.shape_yx
     means = np.sum(sums, axis=0) / (height * width)
     names = job.layout.channels or ()
@@ -206,12 +198,11 @@ def predict_blockwise(job: BlockJob, run: RunOptions) -> BlockwiseResult:
 def segment_blockwise(job: BlockJob, run: RunOptions) -> BlockwiseResult:
     """Segment ``job.image`` block by block into ``job.layout.path`` (see the module)."""
     blocks = block_grid(job.image.shape_yx, run.block, run.halo)
-    client, track = run.client, run.track
     group = start_store(job.layout.path, run.overwrite)
     if job.class_map:
         add_levels(job.layout)
-        _run_tasks(client, segment_block, job, [(b,) for b in blocks], "segmenting blocks", track)
-        _fill_pyramid(client, job, run.block, track)
+        _run_tasks(run, segment_block, job, [(b,) for b in blocks], "segmenting blocks")
+        _fill_pyramid(run, job)
         return _finish(job, run, BlockwiseResult(len(blocks)))
     group.create_array(
         SCRATCH,
@@ -221,9 +212,7 @@ def segment_blockwise(job: BlockJob, run: RunOptions) -> BlockwiseResult:
         fill_value=0,
         config={"write_empty_chunks": True},
     )
-    found = _run_tasks(
-        client, segment_block, job, [(b,) for b in blocks], "segmenting blocks", track
-    )
+    found = _run_tasks(run, segment_block, job, [(b,) for b in blocks], "segmenting blocks")
     counts = np.array([count for count, _ in found], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
     final = final_ids(
@@ -238,7 +227,7 @@ def segment_blockwise(job: BlockJob, run: RunOptions) -> BlockwiseResult:
         table[0] = 0  # block-local 0 is background; final[offset] belongs to the block before
         tables.append(table)
     stats = _run_tasks(
-        client, relabel_block, job, list(zip(blocks, tables, strict=True)), "joining blocks", track
+        run, relabel_block, job, list(zip(blocks, tables, strict=True)), "joining blocks"
     )
     areas = np.zeros(n_objects + 1, dtype=np.int64)
     sums = np.zeros(n_objects + 1, dtype=np.float64)
@@ -246,7 +235,7 @@ def segment_blockwise(job: BlockJob, run: RunOptions) -> BlockwiseResult:
         np.add.at(areas, ids.astype(np.int64), block_areas)
         np.add.at(sums, ids.astype(np.int64), block_sums)
     remove_scratch(job.layout.path)
-    _fill_pyramid(client, job, run.block, track)
+    _fill_pyramid(run, job)
     means = sums[1:] / np.maximum(areas[1:], 1)
     return _finish(job, run, BlockwiseResult(len(blocks), n_objects, areas[1:], means))
 
@@ -259,6 +248,7 @@ def read_level(path: Any, level: int = 0) -> NDArray[Any]:
 __all__ = [
     "BlockJob",
     "BlockwiseResult",
+    "ClusterFailure",
     "RunOptions",
     "dask_client",
     "predict_blockwise",

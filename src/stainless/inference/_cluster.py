@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import sys
 import time
-from concurrent.futures import CancelledError
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import CancelledError
 from typing import Any
 
 POLL_S = 2.0
@@ -43,8 +43,7 @@ def _completed(
             done = set()
         except CancelledError as error:  # the scheduler forgot the tasks (it restarted...)
             raise ClusterFailure(
-                f"the dask scheduler dropped the tasks while {description} "
-                f"({type(error).__name__})"
+                f"the dask scheduler dropped the tasks while {description} ({type(error).__name__})"
             ) from None
         for future in done:
             if future.status == "error":

@@ -41,19 +41,19 @@ def _completed(
             done, pending = wait(pending, timeout=POLL_S, return_when="FIRST_COMPLETED")
         except TimeoutError:
             done = set()
-        except CancelledError as error:  # the scheduler forgot the tasks (it restarted...)
+        except CancelledError as cancelled:  # the scheduler forgot the tasks (it restarted...)
             raise ClusterFailure(
-                f"the dask scheduler dropped the tasks while {description} ({type(error).__name__})"
+                f"the dask scheduler dropped the tasks while {description} ({type(cancelled).__name__})"
             ) from None
         for future in done:
             if future.status == "error":
-                error = future.exception()
-                if isinstance(error, KilledWorker):
+                failure = future.exception()
+                if isinstance(failure, KilledWorker):
                     raise ClusterFailure(
-                        f"dask workers kept dying while {description} ({error}); the cluster "
+                        f"dask workers kept dying while {description} ({failure}); the cluster "
                         "could not finish"
                     ) from None
-                raise error  # the task's own error (a full disk...), as the task raised it
+                raise failure  # the task's own error (a full disk...), as the task raised it
             if future.status == "cancelled":
                 raise ClusterFailure(f"the dask cluster cancelled the tasks while {description}")
             yield future

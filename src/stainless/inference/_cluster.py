@@ -43,7 +43,8 @@ def _completed(
             done = set()
         except CancelledError as cancelled:  # the scheduler forgot the tasks (it restarted...)
             raise ClusterFailure(
-                f"the dask scheduler dropped the tasks while {description} ({type(cancelled).__name__})"
+                f"the dask scheduler dropped the tasks while {description} "
+                f"({type(cancelled).__name__})"
             ) from None
         for future in done:
             if future.status == "error":

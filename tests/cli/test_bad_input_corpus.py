@@ -339,6 +339,33 @@ def negative_pixel_size_segment(ws: Path, _: Path) -> Case:
     return Case([*argv, "--pixel-size", "-0.5"], "--pixel-size must be a number > 0")
 
 
+# --- 7. faults of issue 23 -------------------------------------------------------------------
+
+
+def pages_of_different_sizes(ws: Path, _: Path) -> Case:
+    with tifffile.TiffWriter(ws / "pages.tif") as writer:
+        writer.write(_nuclei()[0])
+        writer.write(_nuclei(size=48)[0])
+    return Case(_segment(ws, str(ws / "pages.tif")), "holds 2 images of different shapes")
+
+
+def whole_image_larger_than_memory(ws: Path, _: Path) -> Case:
+    # a 20000² BigTIFF, sparse on disk: only its header is ever read
+    image = tifffile.memmap(ws / "big.tif", shape=(20000, 20000), dtype="uint16", bigtiff=True)
+    del image
+    return Case(_segment(ws, str(ws / "big.tif")), "(--output big.zarr) or raise --max-memory")
+
+
+def max_memory_not_a_size(ws: Path, _: Path) -> Case:
+    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]))
+    return Case([*argv, "--max-memory", "plenty"], "--max-memory must be a size such as 16G")
+
+
+def worker_timeout_zero(ws: Path, _: Path) -> Case:
+    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]))
+    return Case([*argv, "--worker-timeout", "0"], "--worker-timeout must be > 0 s")
+
+
 CASES: list[Callable[[Path, Path], Case]] = [
     nan_patch_segment,
     two_inf_pixels_segment,
@@ -376,6 +403,10 @@ CASES: list[Callable[[Path, Path], Case]] = [
     plane_the_stack_lacks,
     zero_pixel_size,
     negative_pixel_size_segment,
+    pages_of_different_sizes,
+    whole_image_larger_than_memory,
+    max_memory_not_a_size,
+    worker_timeout_zero,
 ]
 
 

@@ -21,6 +21,7 @@ import pytest
 from stainless.cli.main import main
 from stainless.io import read_image
 from tests.cli.test_blockwise_cli import _nuclei, _run_cli, _same_partition, _segment
+from tests.conftest import fill_disk
 
 
 def _stderr_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
@@ -256,3 +257,91 @@ def test_a_local_worker_killed_mid_run_changes_no_label(tmp_path: Path) -> None:
     assert run.returncode == 0, stderr
     assert "left while" in stderr
     assert _same_partition(read_image(store).array, whole)
+
+
+# --- signals, full disks, odd folders -----------------------------------------------------------
+
+
+def test_sigterm_on_a_plate_writes_the_summary_and_the_rerun_resumes(tmp_path: Path) -> None:
+    folder = tmp_path / "plate"
+    folder.mkdir()
+    for index in range(8):
+        _nuclei(folder / f"B{index:02d}.tif", (300, 300), seed=index)
+    output = tmp_path / "out"
+    argv = _segment(folder, output, "--format", "ome-zarr", "--block-size", "512")
+    run = subprocess.Popen([sys.executable, "-m", "stainless", *argv], stderr=subprocess.PIPE,
+                           text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
+    _wait_for(lambda: (output / "B01.ome.zarr").is_dir(), 180, "two finished fields")
+    run.send_signal(signal.SIGTERM)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 128 + signal.SIGTERM, stderr
+    last = stderr.strip().splitlines()[-1]
+    assert "stopped by SIGTERM after" in last and "run the same command again to resume" in last
+    rows = list(csv.DictReader((output / "summary.csv").open()))
+    finished = [row["field"] for row in rows if row["status"] == "done"]
+    assert len(finished) >= 2 and len(finished) < 8 and finished[:2] == ["B00", "B01"]
+    assert all((output / f"{name}.ome.zarr").is_dir() for name in finished)
+    # the rerun keeps the finished fields and does the rest, as an uninterrupted run would
+    rerun = _run_cli(argv, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    rows = list(csv.DictReader((output / "summary.csv").open()))
+    assert [row["status"] for row in rows].count("resumed") == len(finished)
+    assert len(rows) == 8 and not list(output.glob("*.partial"))
+    fresh = tmp_path / "fresh"
+    assert main(_segment(folder, fresh, "--format", "ome-zarr", "--block-size", "512")) == 0
+    for index in range(8):
+        name = f"B{index:02d}.ome.zarr"
+        assert np.array_equal(read_image(output / name).array, read_image(fresh / name).array)
+
+
+def test_a_full_disk_under_a_blockwise_run_is_one_line(tmp_path: Path, small_disk: Path) -> None:
+    source = _nuclei(tmp_path / "slide.tif", (640, 640), seed=5)
+    fill_disk(small_disk, leave_bytes=40_000)
+    store = small_disk / "slide.zarr"
+    done = _run_cli(_segment(source, store, "--block-size", "128", "--workers", "2"), 300)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and "No space left on device" in lines[0], lines
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]  # no half-written store
+
+
+def test_a_full_disk_for_one_input_names_its_own_outputs(
+    tmp_path: Path, small_disk: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _nuclei(tmp_path / "a.tif", (600, 600), seed=2)
+    fill_disk(small_disk, leave_bytes=200_000)  # the labels fit, the outline PNG does not
+    assert main(_segment(source, small_disk / "out", "--outlines")) == 2
+    lines = _stderr_lines(capsys)
+    assert "No space left on device" in lines[-1] and "nothing was written" in lines[-1], lines
+    assert "inputs before it" not in lines[-1]
+    assert not (small_disk / "out").exists()
+
+
+def test_output_folder_as_input_folder_skips_its_own_outputs(
+    tmp_path: Path, plate: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = _segment(plate, plate, "--outlines")
+    assert main(argv) == 0
+    first = {p.name: p.read_bytes() for p in plate.glob("*_labels.tif")}
+    assert sorted(first) == ["A01_labels.tif", "A02_labels.tif"]
+    capsys.readouterr()
+    assert main([*argv, "--overwrite"]) == 0
+    assert (
+        "skipped 4 file(s) in the output folder that this command wrote" in capsys.readouterr().err
+    )
+    assert sorted(p.name for p in plate.iterdir()) == [
+        "A01.tif", "A01_labels.tif", "A01_outlines.png", "A02.tif", "A02_labels.tif",
+        "A02_outlines.png",
+    ]  # fmt: skip
+    assert {p.name: p.read_bytes() for p in plate.glob("*_labels.tif")} == first
+
+
+def test_a_broken_link_in_an_input_folder_is_named(
+    tmp_path: Path, plate: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (plate / "A03.tif").symlink_to(tmp_path / "moved-away.tif")
+    assert main(_segment(plate, tmp_path / "out")) == 0
+    err = capsys.readouterr().err
+    assert f"warning: '{plate / 'A03.tif'}' is a broken link" in err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["A01_labels.tif",
+                                                                    "A02_labels.tif"]  # fmt: skip

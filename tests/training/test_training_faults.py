@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from stainless.cli.main import main
 from stainless.model_folder import CHECKPOINTS, WEIGHTS, last_checkpoint, read_meta
 from stainless.training._checkpoints import AtomicCheckpointIO, checkpoint_problem
 from stainless.training._claim import LOCK_NAME, OutputClaim
+from tests.conftest import fill_disk
 from tests.training.test_segmentation_training import (
     segmentation_config,
     write_config,
@@ -115,30 +115,6 @@ def test_a_model_written_by_someone_else_meanwhile_is_not_replaced(tmp_path: Pat
             claim.check_unchanged()
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 3 MiB filesystem (tmpfs), so writes past it fail with ENOSPC."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)  # fmt: skip
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def _fill(disk: Path, leave_bytes: int) -> Path:
-    """Fill ``disk`` with one file until ``leave_bytes`` are left free."""
-    filler = disk / "filler"
-    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
-    with filler.open("wb") as handle:
-        handle.write(b"\0" * max(free - leave_bytes, 0))
-    return filler
-
-
 def test_a_full_disk_keeps_the_last_good_checkpoint_and_resume_continues(
     data: Path, small_disk: Path
 ) -> None:
@@ -154,7 +130,7 @@ def test_a_full_disk_keeps_the_last_good_checkpoint_and_resume_continues(
     # more epochs on a full disk: the first checkpoint of the resumed run cannot be written
     config["training"]["epochs"] = 6
     path = write_config(data, config)
-    filler = _fill(small_disk, leave_bytes=len(good) // 3)
+    filler = fill_disk(small_disk, leave_bytes=len(good) // 3)
     failed = subprocess.run(_command(path, "--resume"), capture_output=True, text=True,
                             env=_environment(), timeout=300)  # fmt: skip
     lines = _error_lines(failed.stderr)
@@ -201,7 +177,7 @@ def test_a_checkpoint_that_outgrows_the_disk_leaves_the_previous_one_whole(
     writer = AtomicCheckpointIO()
     writer.save_checkpoint({"weights": torch.zeros(100_000)}, target)  # 0.4 MB
     before = target.read_bytes()
-    _fill(small_disk, leave_bytes=200_000)
+    fill_disk(small_disk, leave_bytes=200_000)
     with pytest.raises(OSError, match=r"could not write checkpoint .*No space left on device"):
         writer.save_checkpoint({"weights": torch.zeros(300_000)}, target)  # 1.2 MB
     assert target.read_bytes() == before

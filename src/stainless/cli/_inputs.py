@@ -7,13 +7,11 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 from stainless.io import (
     ImageMetadata,
-    OutputBatch,
     is_image_path,
     list_images,
     read_manifest_table,
@@ -195,57 +193,6 @@ def tiling_options(args: argparse.Namespace) -> TilingOptions:
     )
 
 
-def refuse_existing(planned: list[Path], overwrite: bool) -> None:
-    """``FileExistsError`` naming the first planned output that exists, unless ``overwrite``."""
-    existing = [path for path in planned if path.exists()]
-    if existing and not overwrite:
-        raise FileExistsError(f"output '{existing[0]}' exists; pass --overwrite to replace it")
-
-
-def plan_outputs(
-    samples: list[Sample], output: Path, endings: list[str], overwrite: bool
-) -> dict[str, list[Path]]:
-    """Sample name → its output files (``<output>/<name><ending>``), checked before any work.
-
-    Raises
-    ------
-    ValueError
-        Two inputs would write the same output (``x/a.png`` and ``y/a.tif`` both make
-        ``a_labels.tif``).
-    FileExistsError
-        An output exists and ``overwrite`` is not set.
-    """
-    first_input: dict[str, Path] = {}
-    for name, files, _ in samples:
-        if name in first_input:
-            raise ValueError(
-                f"inputs '{first_input[name]}' and '{files[0]}' would both write "
-                f"'{name}{endings[0]}'; rename one or segment them separately"
-            )
-        first_input[name] = files[0]
-    planned = {name: [output / f"{name}{ending}" for ending in endings] for name, _, _ in samples}
-    refuse_existing([path for paths in planned.values() for path in paths], overwrite)
-    return planned
-
-
-@contextmanager
-def all_or_nothing(output: Path, overwrite: bool) -> Iterator[OutputBatch]:
-    """An :class:`OutputBatch` for a command's outputs: they appear when every input succeeded.
-    When an input fails after outputs were staged, the error says that they were discarded,
-    so a re-run needs no ``--overwrite``."""
-    with OutputBatch(output, overwrite) as batch:
-        try:
-            yield batch
-        except (OSError, ValueError) as error:
-            if not batch.staged_count:
-                raise
-            kind = OSError if isinstance(error, OSError) else ValueError
-            raise kind(
-                f"{error}; nothing was written (the {batch.staged_count} output(s) staged "
-                "before the error were discarded)"
-            ) from error
-
-
 def check_inputs(
     samples: list[Sample],
     expected: int | None,
@@ -370,11 +317,3 @@ def find_inputs(
     if len(paths) > 1 and (stack or len(paths) == planes_per_sample):
         return [(sample_name(paths), list(paths), None)]
     return [(p.name.split(".")[0], [p], None) for p in paths]
-
-
-def add_output_option(parser: argparse.ArgumentParser, help_text: str, required: bool) -> None:
-    """``--output`` (every command's name for where results go), with ``--out`` accepted as a
-    hidden alias of earlier releases."""
-    group = parser.add_mutually_exclusive_group(required=required)
-    group.add_argument("--output", type=Path, help=help_text)
-    group.add_argument("--out", dest="output", type=Path, help=argparse.SUPPRESS)

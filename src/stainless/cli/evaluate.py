@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from stainless.cli._inputs import add_output_option, named_files
+from stainless.cli._inputs import named_files
+from stainless.cli._outputs import add_output_option
 from stainless.cli._report import (
     check_output,
     compile_group_pattern,

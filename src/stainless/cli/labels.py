@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from stainless.cli._inputs import add_output_option, all_or_nothing, find_inputs, plan_outputs
+from stainless.cli._inputs import find_inputs
+from stainless.cli._outputs import add_output_option, all_or_nothing, plan_outputs
 from stainless.cli._report import progress
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from stainless.cli._inputs import add_output_option
+from stainless.cli._outputs import add_output_option
 
 EXAMPLES = """examples:
   stainless overlay --image img.png --pred img_labels.tif --gt img_masks.png --output check.png

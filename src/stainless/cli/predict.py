@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from stainless.cli import _blockwise, _inputs
+from stainless.cli import _blockwise, _inputs, _outputs
 from stainless.cli._memory import check_memory
 from stainless.cli._report import progress
 from stainless.io import ImageMetadata, write_image
@@ -75,12 +75,13 @@ def run(args: argparse.Namespace) -> int:
         from stainless.cli._zarr_jobs import predict_into_zarr
 
         return predict_into_zarr(args, predictor, samples, options, pixel_sizes)
-    _inputs.check_inputs(samples, wanted, args.model, planes=args.planes)
-    check_memory(args, samples)
     targets = predictor.info.target_names
     endings = [f"_{target}.ome.tif" for target in targets]
-    planned = _inputs.plan_outputs(samples, args.output, endings, args.overwrite)
-    with _inputs.all_or_nothing(args.output, args.overwrite) as batch:
+    samples = _outputs.skip_own_outputs(samples, args.output, endings)
+    _inputs.check_inputs(samples, wanted, args.model, planes=args.planes)
+    check_memory(args, samples)
+    planned = _outputs.plan_outputs(samples, args.output, endings, args.overwrite)
+    with _outputs.all_or_nothing(args.output, args.overwrite) as batch:
         for name, files, modality in progress(samples, "predicting"):
             planes, source = read_input_planes(files)
             if args.planes is not None:

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from stainless.cli import _blockwise, _inputs
+from stainless.cli import _blockwise, _inputs, _outputs
 from stainless.cli._memory import check_memory
 from stainless.cli._report import progress
 
@@ -130,11 +130,12 @@ def run(args: argparse.Namespace) -> int:
 
         settings = (options, thresholds, channels)
         return segment_into_zarr(args, predictor, samples, settings, pixel_sizes)
+    endings = ["_labels.tif", "_outlines.png"] if args.outlines else ["_labels.tif"]
+    samples = _outputs.skip_own_outputs(samples, args.output, ["_labels.tif", "_outlines.png"])
     _inputs.check_inputs(samples, wanted, args.model, in_force, args.planes)
     check_memory(args, samples)
-    endings = ["_labels.tif", "_outlines.png"] if args.outlines else ["_labels.tif"]
-    planned = _inputs.plan_outputs(samples, args.output, endings, args.overwrite)
-    with _inputs.all_or_nothing(args.output, args.overwrite) as batch:
+    planned = _outputs.plan_outputs(samples, args.output, endings, args.overwrite)
+    with _outputs.all_or_nothing(args.output, args.overwrite) as batch:
         for name, files, _ in progress(samples, "segmenting"):
             raw, metadata = read_input_planes(files)
             if args.planes is not None:

@@ -79,7 +79,8 @@ def strip_suffixes(stem: str, suffixes: Iterable[str]) -> str:
 
 
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:
-    """Image files (by extension; ``.zarr`` folders too) directly inside ``folder``, sorted.
+    """Image files (by extension; ``.zarr`` folders too) directly inside ``folder``, sorted; a
+    broken link is skipped with a warning.
 
     Raises
     ------
@@ -91,6 +92,9 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
     root = Path(folder)
     if not root.is_dir():
         raise OSError(f"'{root}' does not exist or is not a folder")
+    for broken in sorted(p for p in root.iterdir() if p.is_symlink() and not p.exists()):
+        warnings.warn(f"'{broken}' is a broken link (to '{os.readlink(broken)}'); skipped",
+                      stacklevel=2)  # fmt: skip
     files = sorted(
         path
         for path in root.iterdir()

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from stainless.io._tiff_series import image_series
 from stainless.io._zarr import open_zarr_array
 from stainless.io.images import (
     PNG_SUFFIXES,
@@ -88,11 +89,9 @@ def _png_header(path: Path) -> tuple[tuple[int, ...], np.dtype, str]:
 def _tiff_header(path: Path) -> tuple[tuple[int, ...], np.dtype, str]:
     try:
         with quiet_tifffile(), tifffile.TiffFile(path) as tif:
-            if not tif.series:
-                raise OSError(f"cannot read '{path}': corrupt or truncated TIFF file (no image)")
-            series = tif.series[0]
+            series = image_series(tif, path)
             shape, dtype, file_axes = tuple(series.shape), np.dtype(series.dtype), series.axes
-    except OSError:
+    except (OSError, ValueError):
         raise
     except Exception as error:  # tifffile raises many unrelated types for broken files
         raise OSError(f"cannot read '{path}': corrupt or truncated TIFF file ({error})") from error

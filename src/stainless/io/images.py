@@ -21,6 +21,7 @@ import numpy as np
 import tifffile
 from numpy.typing import NDArray
 
+from stainless.io._tiff_series import image_series
 from stainless.io._zarr import read_zarr, write_zarr
 from stainless.io.atomic import write_atomically
 from stainless.io.metadata import ImageMetadata, ome_metadata_of, ome_write_metadata
@@ -133,11 +134,9 @@ def quiet_tifffile() -> Iterator[None]:
 
 
 def _read_tiff(path: Path) -> tuple[NDArray[Any], str, ImageMetadata]:
-    """Pixels, tifffile's axes letters and OME metadata of a TIFF's first series."""
+    """Pixels, tifffile's axes letters and OME metadata of a TIFF's image series."""
     with quiet_tifffile(), tifffile.TiffFile(path) as tif:
-        if not tif.series:
-            raise OSError(f"'{path}' holds no image data")
-        series = tif.series[0]
+        series = image_series(tif, path)
         ome_xml = tif.ome_metadata if tif.is_ome else None
         metadata = ome_metadata_of(ome_xml) if ome_xml else ImageMetadata()
         return series.asarray(), series.axes, metadata

@@ -15,6 +15,7 @@ import tifffile
 import zarr
 from numpy.typing import NDArray
 
+from stainless.io._tiff_series import image_series
 from stainless.io._zarr import open_zarr_array
 from stainless.io.header import ImageHeader, read_header
 from stainless.io.images import PNG_SUFFIXES, _suffix, quiet_tifffile, read_image
@@ -22,8 +23,9 @@ from stainless.io.metadata import ImageMetadata, ome_metadata_of
 
 
 def _open_tiff_lazily(path: Path) -> tuple[Any, ImageMetadata]:
-    """The first series of a TIFF as a zarr array (level 0) and its OME metadata."""
+    """The image series of a TIFF as a zarr array (level 0) and its OME metadata."""
     with quiet_tifffile(), tifffile.TiffFile(path) as tif:
+        image_series(tif, path)  # refuses a file of several images
         xml = tif.ome_metadata if tif.is_ome else None
     store = tifffile.imread(path, aszarr=True, series=0, level=0)
     return zarr.open(store, mode="r"), (ome_metadata_of(xml) if xml else ImageMetadata())

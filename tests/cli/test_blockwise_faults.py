@@ -209,6 +209,7 @@ def test_a_worker_that_leaves_an_external_scheduler_loses_no_block(
     _, stderr = run.communicate(timeout=300)
     assert run.returncode == 0, stderr
     assert "left while segmenting blocks; its blocks are computed again" in stderr
+    assert stderr.count("left while") == 1  # said once
     assert _same_partition(read_image(store).array, whole)
 
 

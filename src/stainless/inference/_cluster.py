@@ -36,6 +36,7 @@ def _completed(
     pending = set(futures)
     seen = _workers(client)
     alone_since: float | None = None
+    looked = time.monotonic()
     while pending:
         try:
             done, pending = wait(pending, timeout=POLL_S, return_when="FIRST_COMPLETED")
@@ -58,11 +59,14 @@ def _completed(
             if future.status == "cancelled":
                 raise ClusterFailure(f"the dask cluster cancelled the tasks while {description}")
             yield future
+        if time.monotonic() - looked < POLL_S:
+            continue  # the scheduler is asked at most once per POLL_S
+        looked = time.monotonic()
         now = _workers(client)
         for address in sorted(seen - now):
             print(f"warning: dask worker {address} left while {description}; its blocks are "
                   "computed again on the others", file=sys.stderr)  # fmt: skip
-        seen |= now
+        seen = now
         if now:
             alone_since = None
         elif alone_since is None:

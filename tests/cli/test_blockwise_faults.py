@@ -185,6 +185,14 @@ def _blocks_written(store: Path) -> int:
     return sum(p.is_file() for p in scratch.rglob("*")) if scratch.is_dir() else 0
 
 
+def _start_and_wait_for_blocks(argv: list[str], store: Path) -> subprocess.Popen[str]:
+    """``stainless ARGV`` started in a subprocess, once it has written its first two blocks."""
+    run = subprocess.Popen([sys.executable, "-m", "stainless", *argv], stderr=subprocess.PIPE,
+                           text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
+    _wait_for(lambda: _blocks_written(store) >= 2, 180, "the first blocks")
+    return run
+
+
 def _slide(tmp_path: Path) -> tuple[Path, np.ndarray]:
     """A 640×640 slide (25 blocks of 128 px) and its labels from the whole-image path."""
     source = _nuclei(tmp_path / "slide.tif", (640, 640), seed=5)
@@ -200,9 +208,7 @@ def test_a_worker_that_leaves_an_external_scheduler_loses_no_block(
     doomed = add_worker()
     store = tmp_path / "slide.zarr"
     argv = _segment(source, store, "--block-size", "128", "--scheduler", address)
-    run = subprocess.Popen([sys.executable, "-m", "stainless", *argv], stderr=subprocess.PIPE,
-                           text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
-    _wait_for(lambda: _blocks_written(store) >= 2, 180, "the first blocks")
+    run = _start_and_wait_for_blocks(argv, store)
     # a worker joins mid-run and the first one leaves: the job must reach the newcomer
     add_worker()
     os.killpg(doomed.pid, signal.SIGKILL)
@@ -222,9 +228,7 @@ def test_a_cluster_without_workers_fails_in_one_line_and_the_rerun_finishes(
     store = tmp_path / "slide.zarr"
     argv = [*_segment(source, store, "--block-size", "128", "--scheduler", address),
             "--worker-timeout", "4"]  # fmt: skip
-    run = subprocess.Popen([sys.executable, "-m", "stainless", *argv], stderr=subprocess.PIPE,
-                           text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
-    _wait_for(lambda: _blocks_written(store) >= 2, 180, "the first blocks")
+    run = _start_and_wait_for_blocks(argv, store)
     os.killpg(only.pid, signal.SIGKILL)
     _, stderr = run.communicate(timeout=300)
     lines = stderr.strip().splitlines()
@@ -247,9 +251,7 @@ def test_a_local_worker_killed_mid_run_changes_no_label(tmp_path: Path) -> None:
     source, whole = _slide(tmp_path)
     store = tmp_path / "slide.zarr"
     argv = _segment(source, store, "--block-size", "128", "--workers", "2")
-    run = subprocess.Popen([sys.executable, "-m", "stainless", *argv], stderr=subprocess.PIPE,
-                           text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
-    _wait_for(lambda: _blocks_written(store) >= 2, 180, "the first blocks")
+    run = _start_and_wait_for_blocks(argv, store)
     children = psutil.Process(run.pid).children(recursive=True)
     workers = [p for p in children if "spawn_main" in " ".join(p.cmdline())]
     assert len(workers) == 2, [p.cmdline() for p in children]

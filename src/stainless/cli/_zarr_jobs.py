@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,21 @@ def _run_options(
     )  # fmt: skip
 
 
+def _field_diameter(
+    name: str, image: Any, pick: Any, predictor: Any, options: TilingOptions
+) -> float:
+    """``--diameter auto`` for one field: the size search on its central crop (read lazily)."""
+    from stainless.inference.object_size import estimate_diameter
+
+    height, width = image.shape_yx
+    side = 1024
+    y0, x0 = max((height - side) // 2, 0), max((width - side) // 2, 0)
+    crop = pick(image.read(y0, min(y0 + side, height), x0, min(x0 + side, width)))
+    found = float(estimate_diameter(predictor, crop, options, max_side=side).diameter_px)
+    print(f"{name}: object diameter {found:.1f} px (found automatically)", file=sys.stderr)
+    return found
+
+
 def segment_into_zarr(
     args: argparse.Namespace,
     predictor: Any,
@@ -73,11 +89,12 @@ def segment_into_zarr(
 ) -> int:
     """``segment`` into one OME-Zarr label store per sample; returns the exit code."""
     from stainless.inference.blockwise import BlockJob, segment_blockwise
+    from stainless.inference.object_size import native_diameter
     from stainless.io.ome_zarr import OmeZarrLayout, chunk_side
 
     options, thresholds, channels = settings
     info = predictor.info
-    halo = args.halo if args.halo is not None else _blockwise.segmentation_halo(info, args.diameter)
+    auto_size = args.diameter == "auto"
     class_map = info.head == "semantic" and info.classes > 2
     precision = "bf16" if predictor.use_bf16 else "fp32"
     model = str(resolve_model(args.model))
@@ -98,6 +115,11 @@ def segment_into_zarr(
             return predictor.input_planes(raw, image.metadata.channel_names, image.path, channels)
 
         ranges = _blockwise.whole_image_ranges(image, pick, *info.input_percentiles)
+        diameter = args.diameter
+        if auto_size:  # the predictor was loaded at the model's own size
+            diameter = _field_diameter(name, image, pick, predictor, options)
+            scale *= native_diameter(info) / diameter
+        halo = args.halo if args.halo is not None else _blockwise.segmentation_halo(info, diameter)
         layout = OmeZarrLayout(
             store,
             image.shape_yx,
@@ -109,7 +131,7 @@ def segment_into_zarr(
         job = BlockJob(
             "segment", model, image, layout, options, args.device, precision,
             _threads(args, client), args.planes, channels, thresholds, pixel, ranges,
-            args.diameter, None, class_map, exact=not options.tta and scale == 1.0,
+            diameter, None, class_map, exact=not options.tta and scale == 1.0,
         )  # fmt: skip
         run = _run_options(args, halo, client, recorded, input=str(image.path))
         return segment_blockwise(job, run).summary()

@@ -59,10 +59,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--diameter",
-        type=float,
-        metavar="PX",
+        type=_diameter,
+        metavar="PX|auto",
         help="typical object diameter in your images, in pixels, as in Cellpose: images are "
-        "resampled so objects reach the model at its training size (default: no resampling; "
+        "resampled so objects reach the model at its training size; 'auto' finds it in each "
+        "image (a size search with the model itself) (default: no resampling; "
         "`stainless models info` / model.json give the model's own)",
     )
     parser.add_argument("--outlines", action="store_true", help="also write an outline PNG")
@@ -72,6 +73,18 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "of the model's training object diameters + 32 px)",
     )
     parser.set_defaults(handler=run)
+
+
+def _diameter(text: str) -> float | str:
+    """``--diameter``: a number of pixels, or ``auto``."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of pixels or 'auto', got '{text}'"
+        ) from None
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, float]:
@@ -100,6 +113,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, float]:
 def run(args: argparse.Namespace) -> int:
     """Load the model, check every input's header and every output name first, then segment;
     the outputs appear together when every input succeeded (nothing half-written)."""
+    from stainless.inference.object_size import estimate_diameter, native_diameter
     from stainless.inference.segmenter import SegmentationPredictor
     from stainless.io import read_input_planes, write_image
     from stainless.io.channels import parse_channels
@@ -109,9 +123,12 @@ def run(args: argparse.Namespace) -> int:
     _inputs.parse_plane_options(args)
     _blockwise.check_options(args)
     thresholds = _overrides(args)
+    auto_size = args.diameter == "auto"
     predictor = SegmentationPredictor.load(
-        args.model, args.device, args.precision, diameter=args.diameter
+        args.model, args.device, args.precision, diameter=None if auto_size else args.diameter
     )
+    if auto_size:
+        native_diameter(predictor.info)  # one line now if the model records no object size
     channels = parse_channels(args.channels) if args.channels else None
     in_force = channels if channels is not None else predictor.info.channels
     # with channels chosen, every file is a whole sample (its channels are picked from it)
@@ -142,7 +159,14 @@ def run(args: argparse.Namespace) -> int:
                 raw = raw[args.planes]
             planes = predictor.input_planes(raw, metadata.channel_names, files[0], channels)
             pixel = pixel_sizes.of(metadata, files[0])
-            labels = predictor.segment(planes, options, thresholds, pixel)
+            magnification = 1.0
+            if auto_size:
+                found = estimate_diameter(predictor, planes, options).diameter_px
+                magnification = native_diameter(predictor.info) / found
+                print(f"{name}: object diameter {found:.1f} px (found automatically)",
+                      file=sys.stderr)  # fmt: skip
+            labels = predictor.segment(planes, options, thresholds, pixel,
+                                       magnification=magnification)  # fmt: skip
             largest = int(labels.max(initial=0))
             dtype = np.uint16 if largest <= np.iinfo(np.uint16).max else np.uint32
             out = planned[name][0]

@@ -126,6 +126,7 @@ class SegmentationPredictor:
         pixel_size_um: float | None = None,
         input_ranges: list[tuple[float, float]] | None = None,
         window: ImageWindow | None = None,
+        magnification: float = 1.0,
     ) -> NDArray[np.float32]:
         """Activated maps ``(K, Y, X)`` of raw planes ``(C, Y, X)`` (see
         :func:`stainless.postprocessing.decoders.labels_from_maps` for their meaning). With
@@ -134,7 +135,8 @@ class SegmentationPredictor:
         planes' size. ``input_ranges``: per-plane intensity percentiles to normalise by
         (those of the whole image when ``planes`` is one block of it); ``window``: the planes
         are the padded region of a larger image, of which the window's box is predicted as in
-        the whole image (:func:`stainless.tiling.sliding_window`)."""
+        the whole image (:func:`stainless.tiling.sliding_window`); ``magnification``: a
+        further resampling factor (the automatic size search tries several)."""
         wanted = self.info.planes_wanted()
         if planes.ndim != 3 or (wanted is not None and planes.shape[0] != wanted):
             got = planes.shape[0] if planes.ndim == 3 else f"an array of shape {planes.shape}"
@@ -143,7 +145,7 @@ class SegmentationPredictor:
         stem = self.info.stem()
         if stem is not None:
             normalized = stem(normalized)
-        scale = rescaling(pixel_size_um, self.info.pixel_size_um)
+        scale = rescaling(pixel_size_um, self.info.pixel_size_um) * magnification
         return self.maps(normalized, options, scale, window)
 
     def labels(
@@ -162,8 +164,12 @@ class SegmentationPredictor:
         pixel_size_um: float | None = None,
         input_ranges: list[tuple[float, float]] | None = None,
         window: ImageWindow | None = None,
+        magnification: float = 1.0,
     ) -> NDArray[np.integer]:
         """Instance labels (or a class map for multi-class semantic models) ``(Y, X)``;
-        ``pixel_size_um``, ``input_ranges`` and ``window`` as in :meth:`predict_maps`."""
-        maps = self.predict_maps(planes, options, pixel_size_um, input_ranges, window)
+        ``pixel_size_um``, ``input_ranges``, ``window`` and ``magnification`` as in
+        :meth:`predict_maps`."""
+        maps = self.predict_maps(
+            planes, options, pixel_size_um, input_ranges, window, magnification
+        )
         return self.labels(maps, thresholds)

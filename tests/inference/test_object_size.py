@@ -1,0 +1,89 @@
+"""Automatic object size: the size search finds the objects' diameter at any magnification."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from skimage.transform import rescale
+
+from stainless.cli.main import main
+from stainless.data.object_size import median_object_diameter
+from stainless.data.synthetic import make_synthetic_sample
+from stainless.inference.object_size import estimate_diameter, native_diameter, preview
+from stainless.inference.segmenter import SegmentationPredictor
+from stainless.metrics.instance import match_instances, scores_from_counts
+from stainless.model_folder import resolve_model
+
+
+def _nuclei(scale: float) -> tuple[np.ndarray, np.ndarray]:
+    sample = make_synthetic_sample((240, 240), n_cells=30, seed=4, cell_radius_px=14)
+    image = rescale(sample.nuclear_stain * 4000, scale, order=1, preserve_range=True)
+    labels = rescale(sample.nucleus_labels, scale, order=0, preserve_range=True,
+                     anti_aliasing=False)  # fmt: skip
+    return image.astype(np.float32)[None], labels.astype(np.int32)
+
+
+def _csi(truth: np.ndarray, labels: np.ndarray) -> float:
+    return float(scores_from_counts(match_instances(truth, labels, thresholds=[0.5]))["csi"][0])
+
+
+@pytest.mark.parametrize("scale", [0.6, 1.0, 3.0])
+def test_the_size_search_finds_the_diameter_at_any_magnification(scale: float) -> None:
+    predictor = SegmentationPredictor.load("nuclei-fluorescence", "cpu")
+    planes, truth = _nuclei(scale)
+    true_px = median_object_diameter([truth])
+    assert true_px is not None
+    estimate = estimate_diameter(predictor, planes)
+    assert estimate.converged
+    assert abs(np.log(estimate.diameter_px / true_px)) < np.log(1.2), (estimate, true_px)
+    native = native_diameter(predictor.info)
+    at_auto = predictor.segment(planes, magnification=native / estimate.diameter_px)
+    at_true = predictor.segment(planes, magnification=native / true_px)
+    assert _csi(truth, at_auto) >= _csi(truth, at_true) - 0.05
+
+
+def test_preview_is_the_central_crop() -> None:
+    planes = np.arange(2 * 10 * 12).reshape(2, 10, 12)
+    assert preview(planes, 4).shape == (2, 4, 4)
+    assert preview(planes, 4)[0, 0, 0] == planes[0, 3, 4]
+    assert preview(planes, 64).shape == planes.shape
+
+
+def test_diameter_auto_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    planes, truth = _nuclei(2.5)
+    source = tmp_path / "big.tif"
+    tifffile.imwrite(source, planes[0].astype(np.uint16))
+    argv = ["segment", "--model", "nuclei-fluorescence", "--input", str(source)]
+    assert main([*argv, "--output", str(tmp_path / "auto"), "--diameter", "auto"]) == 0
+    assert "big: object diameter" in capsys.readouterr().err
+    labels = tifffile.imread(tmp_path / "auto" / "big_labels.tif")
+    assert _csi(truth, labels) > 0.8
+    with pytest.raises(SystemExit) as refused:  # argparse: usage and one error line
+        main([*argv, "--output", str(tmp_path / "x"), "--diameter", "large"])
+    assert refused.value.code == 2
+    assert "must be a number of pixels or 'auto', got 'large'" in capsys.readouterr().err
+
+
+def test_diameter_auto_needs_a_model_that_records_its_object_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(resolve_model(Path("nuclei-fluorescence")), model)
+    info = json.loads((model / "model.json").read_text())
+    info["object_diameter_px"] = None
+    (model / "model.json").write_text(json.dumps(info))
+    planes, _ = _nuclei(1.0)
+    tifffile.imwrite(tmp_path / "a.tif", planes[0].astype(np.uint16))
+    argv = ["segment", "--model", str(model), "--input", str(tmp_path / "a.tif"), "--output",
+            str(tmp_path / "out"), "--diameter", "auto"]  # fmt: skip
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "does not record the diameter of its training objects" in lines[0]
+    assert not (tmp_path / "out").exists()

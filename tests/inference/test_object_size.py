@@ -16,6 +16,7 @@ from stainless.data.object_size import median_object_diameter
 from stainless.data.synthetic import make_synthetic_sample
 from stainless.inference.object_size import estimate_diameter, native_diameter, preview
 from stainless.inference.segmenter import SegmentationPredictor
+from stainless.io import read_image
 from stainless.metrics.instance import match_instances, scores_from_counts
 from stainless.model_folder import resolve_model
 
@@ -65,10 +66,11 @@ def test_diameter_auto_on_the_command_line(
     assert "big: object diameter" in capsys.readouterr().err
     labels = tifffile.imread(tmp_path / "auto" / "big_labels.tif")
     assert _csi(truth, labels) > 0.8
-    with pytest.raises(SystemExit) as refused:  # argparse: usage and one error line
-        main([*argv, "--output", str(tmp_path / "x"), "--diameter", "large"])
-    assert refused.value.code == 2
-    assert "must be a number of pixels or 'auto', got 'large'" in capsys.readouterr().err
+    # OME-Zarr output searches the same central crop: the same labels
+    assert main([*argv, "--output", str(tmp_path / "auto.zarr"), "--diameter", "auto"]) == 0
+    stored = read_image(tmp_path / "auto.zarr").array
+    pairs = np.unique(np.stack([stored.ravel(), labels.ravel()]), axis=1).shape[1]
+    assert pairs == len(np.unique(labels)) == len(np.unique(stored))  # the same partition
 
 
 def test_diameter_auto_needs_a_model_that_records_its_object_size(

@@ -3,11 +3,14 @@ with the model's own size (no ``--diameter``), with the true size (the median eq
 diameter of each rescaled image's ground-truth objects, as ``--diameter`` would be given) and
 with ``--diameter auto`` (:func:`stainless.inference.object_size.estimate_diameter`).
 
-Data: ``../shared/data/dsb2018`` (CC0), the ``test`` split of its ``splits.csv`` (56 images);
-images are rescaled bilinearly, labels by nearest neighbour. Nothing is tuned here: the search
-has no threshold of its own besides its fixed defaults. Writes ``results/auto_diameter.json``.
+Data: a set of ``../shared/data`` with ``images/``, ``labels/`` and ``splits.csv`` — by default
+``dsb2018`` (CC0), the ``test`` split (56 images); ``--dataset usiigaci-phase-cells --model
+cells-phase`` for whole cells in phase contrast (MIT). Images are rescaled bilinearly, labels by
+nearest neighbour. Nothing is tuned here: the search has only its fixed defaults. Writes
+``results/auto_diameter[_<dataset>].json``.
 
     python benchmarks/studies/auto_diameter.py [--model nuclei-fluorescence] [--limit N]
+    python benchmarks/studies/auto_diameter.py --dataset usiigaci-phase-cells --model cells-phase
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ def _csi(truth: np.ndarray, labels: np.ndarray) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPOSITORY.parent / "shared" / "data")
+    parser.add_argument("--dataset", default="dsb2018")
     parser.add_argument("--model", default="nuclei-fluorescence")
     parser.add_argument("--split", default="test")
     parser.add_argument("--limit", type=int, help="the first N images of the split only")
-    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--output", type=Path, default=REPOSITORY / "benchmarks" / "results")
     args = parser.parse_args()
 
     from stainless.data.object_size import median_object_diameter
@@ -48,7 +52,7 @@ def main() -> int:
     from stainless.provenance import write_record
 
     started = time.perf_counter()
-    root = args.data / "dsb2018"
+    root = args.data / args.dataset
     ids = [row["id"] for row in csv.DictReader((root / "splits.csv").open())
            if row["split"] == args.split][: args.limit]  # fmt: skip
     predictor = SegmentationPredictor.load(args.model, "cpu")
@@ -92,9 +96,10 @@ def main() -> int:
         print(line, file=sys.stderr)
     command = " ".join(["python benchmarks/studies/auto_diameter.py", *sys.argv[1:]])
     document = {"study": "automatic object size on rescaled images", "model": args.model,
-                "data": f"dsb2018 {args.split} split, {len(ids)} images",
+                "data": f"{args.dataset} {args.split} split, {len(ids)} images",
                 "summary": summary, "rows": rows, "command": command}  # fmt: skip
-    write_record(args.output / "auto_diameter.json", document, started)
+    suffix = "" if args.dataset == "dsb2018" else f"_{args.dataset.split('-')[0]}"
+    write_record(args.output / f"auto_diameter{suffix}.json", document, started)
     return 0
 
 

@@ -115,11 +115,14 @@ def segment_into_zarr(
             return predictor.input_planes(raw, image.metadata.channel_names, image.path, channels)
 
         ranges = _blockwise.whole_image_ranges(image, pick, *info.input_percentiles)
-        diameter = args.diameter
+        diameter, magnification = args.diameter, 1.0
         if auto_size:  # the predictor was loaded at the model's own size
-            diameter = _field_diameter(name, image, pick, predictor, options)
-            scale *= native_diameter(info) / diameter
-        halo = args.halo if args.halo is not None else _blockwise.segmentation_halo(info, diameter)
+            found = _field_diameter(name, image, pick, predictor, options)
+            diameter, magnification = None, native_diameter(info) / found
+            scale *= magnification
+        halo = args.halo if args.halo is not None else _blockwise.segmentation_halo(
+            info, found if auto_size else diameter
+        )  # fmt: skip
         layout = OmeZarrLayout(
             store,
             image.shape_yx,
@@ -132,6 +135,7 @@ def segment_into_zarr(
             "segment", model, image, layout, options, args.device, precision,
             _threads(args, client), args.planes, channels, thresholds, pixel, ranges,
             diameter, None, class_map, exact=not options.tta and scale == 1.0,
+            magnification=magnification,
         )  # fmt: skip
         run = _run_options(args, halo, client, recorded, input=str(image.path))
         return segment_blockwise(job, run).summary()

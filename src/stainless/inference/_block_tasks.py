@@ -36,7 +36,7 @@ class BlockJob:
     count per worker (0: torch's own choice). ``exact``: each block is tiled as the whole image
     would be (see :class:`stainless.tiling.ImageWindow`), so blockwise equals whole-image
     inference; it needs no resampling and no test-time augmentation (else each block is tiled
-    on its own).
+    on its own). ``magnification``: a resampling on top of the model's (``--diameter auto``).
     """
 
     task: Literal["predict", "segment"]
@@ -56,6 +56,7 @@ class BlockJob:
     modality: str | None = None
     class_map: bool = False
     exact: bool = True
+    magnification: float = 1.0
 
 
 _LOADED: dict[tuple[Any, ...], Any] = {}
@@ -132,8 +133,9 @@ def segment_block(job: BlockJob, block: Block) -> tuple[int, BlockEdges]:
     predictor = load_model(job)
     planes, window = block_planes(job, block, predictor)
     labels = predictor.segment(
-        planes, job.options, job.thresholds, job.pixel_size_um, job.input_ranges, window
-    )
+        planes, job.options, job.thresholds, job.pixel_size_um, job.input_ranges, window,
+        magnification=job.magnification,
+    )  # fmt: skip
     if job.class_map:
         cy0, cy1, cx0, cx1 = block.core_in_extended
         write_region(job.layout, 0, block.core[0], block.core[2], labels[cy0:cy1, cx0:cx1])

@@ -24,6 +24,10 @@ from stainless.models.whole_image import WholeImageMaps
 from stainless.postprocessing.decoders import labels_from_maps
 from stainless.tiling import ImageWindow, TilingOptions
 
+SHRUNK = 0.9
+"""Below this resampling (beyond the model's own ``input_scale``) a flows model's labels are
+decoded at the network's resolution (see :meth:`SegmentationPredictor._labels_at_network_size`)."""
+
 
 class SegmentationPredictor:
     """A loaded segmentation model.
@@ -172,4 +176,30 @@ class SegmentationPredictor:
         maps = self.predict_maps(
             planes, options, pixel_size_um, input_ranges, window, magnification
         )
+        # shrunk beyond the model's own scale (--diameter auto, --pixel-size): objects of the
+        # image are larger than the network saw them
+        scale = magnification * rescaling(pixel_size_um, self.info.pixel_size_um)
+        if self.info.head == "flows" and scale < SHRUNK:
+            return self._labels_at_network_size(maps, scale * self.info.input_scale, thresholds)
         return self.labels(maps, thresholds)
+
+    def _labels_at_network_size(
+        self, maps: NDArray[np.float32], scale: float, thresholds: dict[str, float] | None
+    ) -> NDArray[np.integer]:
+        """Labels of maps ``(K, Y, X)`` of an image that was shrunk by ``scale`` for the network,
+        decoded at the network's resolution and brought back by nearest neighbour.
+
+        Following upsampled flows at the image's resolution splits large objects (their sinks
+        spread into several peaks): on bbbc039 validation images at ×3 (``scale`` 0.23), csi@0.50
+        0.33-0.46 decoded at the image's resolution, 0.84-0.92 at the network's."""
+        from skimage.transform import resize
+
+        small = (max(round(maps.shape[1] * scale), 1), max(round(maps.shape[2] * scale), 1))
+        shrunk = np.stack([resize(m, small, order=1, preserve_range=True, anti_aliasing=False)
+                           for m in maps]).astype(np.float32)  # fmt: skip
+        merged = {**self.info.thresholds, **(thresholds or {})}
+        if "min_size_px" in merged:  # an area in the image's pixels
+            merged["min_size_px"] = merged["min_size_px"] * scale**2
+        labels = labels_from_maps(shrunk, self.info.head, merged)
+        return np.asarray(resize(labels, maps.shape[1:], order=0, preserve_range=True,
+                                 anti_aliasing=False)).astype(labels.dtype)  # fmt: skip

@@ -69,12 +69,10 @@ def _field_diameter(
     name: str, image: Any, pick: Any, predictor: Any, options: TilingOptions
 ) -> float:
     """``--diameter auto`` for one field: the size search on its central crop (read lazily)."""
-    from stainless.inference.object_size import estimate_diameter
+    from stainless.inference.object_size import central_box, estimate_diameter
 
-    height, width = image.shape_yx
     side = 1024
-    y0, x0 = max((height - side) // 2, 0), max((width - side) // 2, 0)
-    crop = pick(image.read(y0, min(y0 + side, height), x0, min(x0 + side, width)))
+    crop = pick(image.read(*central_box(image.shape_yx, side)))
     found = float(estimate_diameter(predictor, crop, options, max_side=side).diameter_px)
     print(f"{name}: object diameter {found:.1f} px (found automatically)", file=sys.stderr)
     return found
@@ -115,14 +113,12 @@ def segment_into_zarr(
             return predictor.input_planes(raw, image.metadata.channel_names, image.path, channels)
 
         ranges = _blockwise.whole_image_ranges(image, pick, *info.input_percentiles)
-        diameter, magnification = args.diameter, 1.0
+        diameter, size, magnification = args.diameter, args.diameter, 1.0
         if auto_size:  # the predictor was loaded at the model's own size
-            found = _field_diameter(name, image, pick, predictor, options)
-            diameter, magnification = None, native_diameter(info) / found
+            size = _field_diameter(name, image, pick, predictor, options)
+            diameter, magnification = None, native_diameter(info) / size
             scale *= magnification
-        halo = args.halo if args.halo is not None else _blockwise.segmentation_halo(
-            info, found if auto_size else diameter
-        )  # fmt: skip
+        halo = args.halo if args.halo is not None else _blockwise.segmentation_halo(info, size)
         layout = OmeZarrLayout(
             store,
             image.shape_yx,

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stainless.data.object_size import median_object_diameter
+from stainless.inference.segmenter import SegmentationPredictor
 from stainless.model_folder import MAX_INPUT_SCALE, MIN_INPUT_SCALE, SegmentationModelInfo
 from stainless.tiling import TilingOptions
 
@@ -55,12 +56,19 @@ def native_diameter(info: SegmentationModelInfo) -> float:
     return float(info.object_diameter_px)
 
 
+def central_box(shape_yx: tuple[int, int], side: int) -> tuple[int, int, int, int]:
+    """``(y0, y1, x0, x1)`` of the central ``side × side`` crop of an image (all of a smaller
+    one)."""
+    height, width = shape_yx
+    y0, x0 = max((height - side) // 2, 0), max((width - side) // 2, 0)
+    return y0, min(y0 + side, height), x0, min(x0 + side, width)
+
+
 def preview(planes: NDArray[np.generic], max_side: int) -> NDArray[np.generic]:
     """The central ``max_side × max_side`` crop of planes ``(C, Y, X)`` (all of a smaller
     image)."""
-    height, width = planes.shape[-2:]
-    y0, x0 = max((height - max_side) // 2, 0), max((width - max_side) // 2, 0)
-    return planes[..., y0 : y0 + max_side, x0 : x0 + max_side]
+    y0, y1, x0, x1 = central_box((planes.shape[-2], planes.shape[-1]), max_side)
+    return planes[..., y0:y1, x0:x1]
 
 
 def _in_range(info: SegmentationModelInfo, diameter: float) -> float:
@@ -72,7 +80,7 @@ def _in_range(info: SegmentationModelInfo, diameter: float) -> float:
 
 
 def estimate_diameter(
-    predictor: object,
+    predictor: SegmentationPredictor,
     planes: NDArray[np.generic],
     options: TilingOptions | None = None,
     *,
@@ -103,9 +111,6 @@ def estimate_diameter(
     ValueError
         The model records no object size.
     """
-    from stainless.inference.segmenter import SegmentationPredictor
-
-    assert isinstance(predictor, SegmentationPredictor)
     base = predictor.info
     native = native_diameter(base)
     crop = preview(planes, max_side)

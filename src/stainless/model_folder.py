@@ -89,7 +89,10 @@ class SegmentationModelInfo(PlaneInputs):
     training images' own pixels (None for models trained before it was recorded), so that
     ``segment --diameter`` can bring other images to the training size. ``input_planes``:
     ``fixed``, ``any`` or ``resample`` (as :class:`TranslationModelInfo`). ``pixel_size_um``:
-    the training images' pixel size (None: not known).
+    the training images' pixel size (None: not known). ``colour``: the input convention
+    (:mod:`stainless.data.colour`). ``one_diameter``: every training image was brought to
+    objects of ``object_diameter_px`` (``data.object_diameter``), so images are segmented at
+    the size found in them unless a diameter or pixel size is given.
     """
 
     head: str
@@ -105,6 +108,13 @@ class SegmentationModelInfo(PlaneInputs):
     object_diameter_px: float | None = None
     input_planes: str = "fixed"
     pixel_size_um: float | None = None
+    colour: str = "as_is"
+    one_diameter: bool = False
+
+    def planes_wanted(self) -> int | None:
+        """Planes an input must have: ``in_channels``, or None when any number will do (a
+        colour convention takes grey and RGB images)."""
+        return None if self.colour != "as_is" else super().planes_wanted()
 
     def scale_at(self, diameter_px: float) -> float | None:
         """The ``input_scale`` that brings objects of ``diameter_px`` pixels to the size of the

@@ -199,10 +199,12 @@ def check_inputs(
     model: Path,
     channels: Sequence[int | str] | None = None,
     planes: list[int] | None = None,
+    colour: str = "as_is",
 ) -> None:
     """Read every input's header (not its pixels) before any work: readable files, planes of one
     size, and as many planes as the model takes (``expected``; None: any number of grey planes,
-    so an RGB colour image is refused); with ``channels``: channel indices that exist (names are
+    so an RGB colour image is refused, unless the model's ``colour`` convention takes one grey
+    plane or an RGB image); with ``channels``: channel indices that exist (names are
     checked when the pixels are read); with ``planes``: plane indices that exist. A bad file
     fails the run before anything is written.
 
@@ -228,7 +230,12 @@ def check_inputs(
                     f"for plane {max(planes)}"
                 )
             found = len(planes)
-        elif expected is None and any(h.axes == "YXC" for h in headers):
+        elif colour != "as_is" and channels is None and found not in (1, 3, 4):
+            raise ValueError(
+                f"input '{files[0]}' gives {found} planes but model '{model}' takes one grey "
+                "plane or an RGB colour image; pick one channel with --channels"
+            )
+        elif colour == "as_is" and expected is None and any(h.axes == "YXC" for h in headers):
             raise ValueError(
                 f"input '{files[0]}' is an RGB colour image but model '{model}' expects grey "
                 "label-free planes; save it as greyscale or pick one channel with --planes"

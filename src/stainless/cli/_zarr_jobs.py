@@ -104,7 +104,9 @@ def segment_into_zarr(
 
     def process(name: str, image: Any, store: Path, client: Any) -> dict[str, float]:
         sample: list[Sample] = [(name, [image.path], None)]
-        _inputs.check_inputs(sample, info.planes_wanted(), args.model, in_force, args.planes)
+        _inputs.check_inputs(
+            sample, info.planes_wanted(), args.model, in_force, args.planes, info.colour
+        )
         pixel = pixel_sizes.of(image.metadata, image.path)
         scale = rescaling(pixel, info.pixel_size_um) * info.input_scale
 

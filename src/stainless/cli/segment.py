@@ -63,7 +63,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="PX|auto",
         help="typical object diameter in your images, in pixels, as in Cellpose: images are "
         "resampled so objects reach the model at its training size; 'auto' finds it in each "
-        "image (a size search with the model itself) (default: no resampling; "
+        "image (a size search with the model itself) (default: 'auto' for a model trained at "
+        "one object size, such as 'nuclei', unless --pixel-size is given; else no resampling; "
         "`stainless models info` / model.json give the model's own)",
     )
     parser.add_argument("--outlines", action="store_true", help="also write an outline PNG")
@@ -127,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
     predictor = SegmentationPredictor.load(
         args.model, args.device, args.precision, diameter=None if auto_size else args.diameter
     )
+    if args.diameter is None and args.pixel_size is None and predictor.info.one_diameter:
+        auto_size, args.diameter = True, "auto"  # its training images were all of one size
     if auto_size:
         native_diameter(predictor.info)  # one line now if the model records no object size
     channels = parse_channels(args.channels) if args.channels else None
@@ -149,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         return segment_into_zarr(args, predictor, samples, settings, pixel_sizes)
     endings = ["_labels.tif", "_outlines.png"] if args.outlines else ["_labels.tif"]
     samples = _outputs.skip_own_outputs(samples, args.output, ["_labels.tif", "_outlines.png"])
-    _inputs.check_inputs(samples, wanted, args.model, in_force, args.planes)
+    _inputs.check_inputs(samples, wanted, args.model, in_force, args.planes, predictor.info.colour)
     check_memory(args, samples)
     planned = _outputs.plan_outputs(samples, args.output, endings, args.overwrite)
     with _outputs.all_or_nothing(args.output, args.overwrite) as batch:

@@ -25,6 +25,7 @@ _SAMPLE_FILES = ("inputs.*", "targets.*", "labels", "cells")
 TRAINING_PATHS: tuple[str, ...] = (
     "output",
     "data.manifest",
+    "data.unlabelled",
     *(f"data.{group}.*.{key}" for group in ("samples", "validation") for key in _SAMPLE_FILES),
     "model.init",
     "model.encoder_weights",
@@ -279,7 +280,8 @@ def fine_tuning(config: SegmentationConfig, source: str = "config") -> Segmentat
     """``config`` ready to fine-tune when ``model.init`` names a trained *segmentation* model
     (a built-in such as ``nuclei-fluorescence``, or a folder): the network takes that model's
     architecture (:data:`FINE_TUNED_KEYS`) and all its weights (``model.encoder_weights``), and
-    the data its input percentiles, scale and channels unless the config sets them. A
+    the data its input percentiles, scale, channels, colour convention and training object
+    diameter (for a model trained at one) unless the config sets them. A
     translation model in ``model.init`` is left as it is (its U-Net starts the network,
     [Bonte2022]).
 
@@ -325,6 +327,8 @@ def fine_tuning(config: SegmentationConfig, source: str = "config") -> Segmentat
         "input_percentiles": info.input_percentiles,
         "scale": info.input_scale,
         "channels": info.channels,
+        "colour": info.colour,
+        "object_diameter": info.object_diameter_px if info.one_diameter else None,
     }
     data = config.data.model_copy(
         update={k: v for k, v in inherited.items() if k not in config.data.model_fields_set}

@@ -16,17 +16,22 @@ class SegmentationSampleConfig(SampleBase):
     ``labels`` holds the objects to segment (nuclei, cells; 0 = background). ``cells`` is the
     cell label image of a 3-class (background / nucleus / cytoplasm) model, whose ``labels`` are
     then the nuclei. ``region`` = (y0, x0, y1, x1) restricts the sample to a rectangle.
+    ``pseudo``: the labels are a model's pseudo-labels (self-training), so the crops of this
+    image get the strong augmentation (:mod:`stainless.data.strong_augment`).
     """
 
     labels: Path
     cells: Path | None = None
+    pseudo: bool = False
 
 
 class AugmentConfig(Strict):
     """Training augmentations, each switchable ([Han2024] found rotation hurt).
 
     ``scaling`` = (min, max) zoom factor, ``rotation`` = any angle, ``intensity`` = random
-    contrast/brightness/gamma of the normalised input.
+    contrast/brightness/gamma of the normalised input, ``invert`` = bright and dark swapped on
+    half of the crops, ``colour`` = a random gain and offset per input plane
+    (:mod:`stainless.data.colour`).
     """
 
     flips: bool = True
@@ -34,6 +39,8 @@ class AugmentConfig(Strict):
     rotation: bool = False
     scaling: tuple[float, float] | None = None
     intensity: bool = False
+    invert: bool = False
+    colour: bool = False
 
     @field_validator("scaling")
     @classmethod
@@ -63,7 +70,14 @@ class SegmentationDataConfig(Strict):
     :mod:`stainless.data.plane_stem`), so the model takes one plane or a focus series of any
     length; unset, it follows the translation model in ``model.init`` (else ``fixed``).
     ``pixel_size_um``: the training images' pixel size, saved with the model (unset: from the
-    first image's metadata, if any).
+    first image's metadata, if any). ``colour``: ``grey`` (one plane; RGB images averaged) or
+    ``rgb`` (three planes; grey images repeated) lets one network take grey and colour images
+    (:mod:`stainless.data.colour`; stored with the model). ``object_diameter`` (px): each
+    image is resampled so that the median equivalent diameter of its objects becomes this
+    ([Stringer2021]'s training at one diameter), for a model of many sources whose objects
+    differ in size; such a model finds the size of new images itself (``segment --diameter
+    auto`` is its default). ``unlabelled``: images without labels (a folder, a quoted glob or
+    a manifest CSV with ``input*`` columns) for self-training (:class:`SelfTrainingConfig`).
     """
 
     samples: list[SegmentationSampleConfig] = Field(default_factory=list)
@@ -84,6 +98,9 @@ class SegmentationDataConfig(Strict):
     input_planes: Literal["fixed", "any", "resample"] | None = None
     single_plane_fraction: float = Field(0.5, ge=0.0, le=1.0)
     pixel_size_um: float | None = Field(None, gt=0)
+    colour: Literal["as_is", "grey", "rgb"] = "as_is"
+    object_diameter: float | None = Field(None, ge=4.0, le=200.0)
+    unlabelled: Path | None = None
 
     @field_validator("channels")
     @classmethod
@@ -171,6 +188,32 @@ class PostprocessConfig(Strict):
     tune_on: Literal["val"] | None = None
 
 
+class SelfTrainingConfig(Strict):
+    """Self-training on ``data.unlabelled`` (ST++, Yang et al., CVPR 2022, as used by
+    [Xue2022]; :mod:`stainless.training.self_training`).
+
+    ``method``: ``st++`` — supervised training saving ``checkpoints`` snapshots along the way
+    (the last is the final model); each unlabelled image's reliability is the mean instance
+    csi@0.50 of the earlier snapshots' labels against the final model's; the most reliable
+    ``reliable_fraction`` are pseudo-labelled and trained on with the labelled images (strong
+    augmentation on the pseudo-labelled only), the rest pseudo-labelled by that model, and
+    everything trained on once more. ``st``: pseudo-label every unlabelled image with the
+    supervised model and train once on everything (the baseline). Each training stage runs with
+    the ``training`` budget; ``warm_start`` starts a stage from the previous stage's weights
+    (ST++ re-initialises: ``false``). ``max_unlabelled`` uses the first N unlabelled images.
+    """
+
+    method: Literal["st++", "st"] = "st++"
+    checkpoints: int = Field(3, ge=2, le=10)
+    reliable_fraction: float = Field(0.5, gt=0.0, lt=1.0)
+    warm_start: bool = True
+    max_unlabelled: int | None = Field(None, ge=1)
+
+
+SELF_TRAINING_HEADS = ("flows", "distance", "hover")
+"""Heads whose labels can be pseudo-labels (instance heads)."""
+
+
 class SegmentationConfig(Strict):
     """Everything ``stainless train segmentation`` needs."""
 
@@ -186,9 +229,17 @@ class SegmentationConfig(Strict):
     postprocess: PostprocessConfig = Field(
         default_factory=lambda: PostprocessConfig.model_validate({})
     )
+    self_training: SelfTrainingConfig = Field(
+        default_factory=lambda: SelfTrainingConfig.model_validate({})
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SegmentationConfig:
+        if self.data.unlabelled is not None and self.model.head not in SELF_TRAINING_HEADS:
+            raise ValueError(
+                f"data.unlabelled: model.head '{self.model.head}' cannot self-train (its output "
+                f"is not instance labels); use one of {', '.join(SELF_TRAINING_HEADS)}"
+            )
         if not self.data.samples and self.data.manifest is None:
             raise ValueError("data: give samples or a manifest")
         # with model.init the translation model's own multiple is checked when it is loaded

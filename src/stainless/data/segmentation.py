@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +24,14 @@ from scipy import ndimage as ndi
 from torch.utils.data import Dataset
 
 from stainless.config import AugmentConfig, SegmentationDataConfig, SegmentationSampleConfig
+from stainless.data.augment import photometric_augment
+from stainless.data.colour import apply_colour
 from stainless.data.normalize import normalize_planes
+from stainless.data.object_size import median_object_diameter
 from stainless.data.plane_stem import PlaneStem, random_plane_run
 from stainless.data.resample import resample_planes
 from stainless.data.splits import hold_out
+from stainless.data.strong_augment import strong_augment
 from stainless.data.targets import make_target, three_class_target
 from stainless.io import read_labels
 from stainless.io.channels import select_channels
@@ -51,12 +55,18 @@ class LoadedSegmentationSample:
         Instance labels of the objects (nuclei for a 3-class model).
     cells : (Y, X) int32 ndarray or None
         Cell instance labels (3-class models only).
+    zoom : float
+        Magnification that brings its objects to the training diameter (1: as it is).
+    pseudo : bool
+        Its labels are pseudo-labels: its crops get the strong augmentation.
     """
 
     name: str
     inputs: NDArray[np.float32]
     labels: NDArray[np.int32]
     cells: NDArray[np.int32] | None
+    zoom: float = 1.0
+    pseudo: bool = False
 
     def classes(self) -> NDArray[np.uint8]:
         """Per-pixel class used for balanced sampling: 0/1, or 0/1/2 with cells."""
@@ -83,12 +93,15 @@ def load_segmentation_sample(
     sample: SegmentationSampleConfig,
     input_percentiles: tuple[float, float],
     channels: list[int | str] | None = None,
+    colour: str = "as_is",
 ) -> LoadedSegmentationSample:
-    """Read, pick the ``channels`` (all when None), restrict to the region and normalise one
+    """Read, pick the ``channels`` (all when None), apply the ``colour`` convention
+    (:func:`stainless.data.colour.apply_colour`), restrict to the region and normalise one
     sample."""
     planes, metadata = read_input_planes(sample.inputs)
     if channels is not None:
         planes = select_channels(planes, metadata.channel_names, channels, sample.inputs[0])
+    planes = apply_colour(planes, colour, sample.inputs[0])
     planes = crop_region(planes, sample.region, sample.label)
     check_training_size(planes, sample.inputs, sample.label)
     inputs = normalize_planes(planes, *input_percentiles)
@@ -101,7 +114,33 @@ def load_segmentation_sample(
             stacklevel=2,
         )
     cells = _read_instance_labels(sample.cells, shape, sample) if sample.cells else None
-    return LoadedSegmentationSample(sample.label, inputs, labels, cells)
+    return LoadedSegmentationSample(sample.label, inputs, labels, cells, pseudo=sample.pseudo)
+
+
+def load_configured_samples(
+    samples: list[SegmentationSampleConfig], data: SegmentationDataConfig
+) -> list[LoadedSegmentationSample]:
+    """:func:`load_segmentation_sample` for each sample with the settings of ``data``; with
+    ``data.object_diameter``, each sample's ``zoom`` brings the median equivalent diameter of
+    its objects to that size (images without objects keep zoom 1)."""
+    loaded = [
+        load_segmentation_sample(s, data.input_percentiles, data.channels, data.colour)
+        for s in samples
+    ]
+    if data.object_diameter is None:
+        return loaded
+    return [at_object_diameter(s, data.object_diameter) for s in loaded]
+
+
+def at_object_diameter(
+    sample: LoadedSegmentationSample, diameter: float
+) -> LoadedSegmentationSample:
+    """The sample with the ``zoom`` that brings its objects' median equivalent diameter to
+    ``diameter`` px, clipped to 0.25–4."""
+    found = median_object_diameter([sample.labels])
+    if found is None:
+        return sample
+    return replace(sample, zoom=float(np.clip(diameter / found, 0.25, 4.0)))
 
 
 def samples_from_segmentation_manifest(
@@ -221,14 +260,6 @@ def _cut(
     return np.ascontiguousarray(patch), np.ascontiguousarray(labels), cells
 
 
-def _jitter_intensity(patch: NDArray[np.float32], rng: np.random.Generator) -> NDArray[np.float32]:
-    """Random contrast (×0.75–1.25 about 0.5), brightness (±0.1) and Gaussian noise (σ ≤ 0.03)."""
-    contrast = rng.uniform(0.75, 1.25)
-    brightness = rng.uniform(-0.1, 0.1)
-    noise = rng.normal(0.0, rng.uniform(0.0, 0.03), size=patch.shape)
-    return ((patch - 0.5) * contrast + 0.5 + brightness + noise).astype(np.float32)
-
-
 class SegmentationCrops(Dataset[dict[str, torch.Tensor]]):
     """Random class-balanced, augmented crops with their head's target.
 
@@ -294,15 +325,17 @@ class SegmentationCrops(Dataset[dict[str, torch.Tensor]]):
         sample = self.samples[which]
         size = self.data.crop_size + 2 * MARGIN_PX
         centre = self._centre(which, rng)
-        patch, labels, cells = _cut(sample, centre, size, rng, self.data.augment, self.data.scale)
+        zoom = self.data.scale * sample.zoom
+        patch, labels, cells = _cut(sample, centre, size, rng, self.data.augment, zoom)
+        if sample.pseudo:
+            patch, labels = strong_augment(patch, labels, rng)
         target = make_target(self.head, labels, cells)
         inner = (slice(None), slice(MARGIN_PX, -MARGIN_PX), slice(MARGIN_PX, -MARGIN_PX))
         patch = patch[inner]
         if self.stem is not None:
             run = random_plane_run(patch.shape[0], rng, self.data.single_plane_fraction)
             patch = self.stem(np.ascontiguousarray(patch[run], dtype=np.float32))
-        if self.data.augment.intensity:
-            patch = _jitter_intensity(patch, rng)
+        patch = photometric_augment(patch, self.data.augment, rng)
         return {
             "input": torch.from_numpy(np.ascontiguousarray(patch)),
             "target": torch.from_numpy(np.ascontiguousarray(target[inner])),
@@ -311,13 +344,19 @@ class SegmentationCrops(Dataset[dict[str, torch.Tensor]]):
 
 def magnify_sample(sample: LoadedSegmentationSample, scale: float) -> LoadedSegmentationSample:
     """The sample magnified by ``scale`` (pixel areas aligned): planes linearly interpolated,
-    labels nearest."""
+    labels nearest; its ``zoom`` is divided by ``scale``."""
     inputs = resample_planes(sample.inputs, scale, order=1)
     labels = resample_planes(sample.labels[None], scale, order=0)[0]
     cells = (
         resample_planes(sample.cells[None], scale, order=0)[0] if sample.cells is not None else None
     )
-    return LoadedSegmentationSample(sample.name, inputs, labels, cells)
+    return replace(sample, inputs=inputs, labels=labels, cells=cells, zoom=sample.zoom / scale)
+
+
+def at_network_size(sample: LoadedSegmentationSample, scale: float) -> LoadedSegmentationSample:
+    """The sample magnified by ``scale`` × its own ``zoom``, as the network sees it."""
+    total = scale * sample.zoom
+    return sample if total == 1.0 else magnify_sample(sample, total)
 
 
 def segmentation_validation_crops(
@@ -328,13 +367,12 @@ def segmentation_validation_crops(
     scale: float = 1.0,
     stem: PlaneStem | None = None,
 ) -> list[dict[str, torch.Tensor]]:
-    """Fixed crops (the top-left ``crop_size``² of each image magnified by ``scale``, padded
-    when smaller), at most ``max_crops``, with targets computed on the whole image (with
-    ``stem``: as the stem of all their planes)."""
+    """Fixed crops (the top-left ``crop_size``² of each image magnified by ``scale`` × its
+    ``zoom``, padded when smaller), at most ``max_crops``, with targets computed on the whole
+    image (with ``stem``: as the stem of all their planes)."""
     crops = []
     for sample in samples[:max_crops]:
-        if scale != 1.0:
-            sample = magnify_sample(sample, scale)
+        sample = at_network_size(sample, scale)
         target = make_target(head, sample.labels, sample.cells)
         pad_y = max(crop_size - sample.labels.shape[0], 0)
         pad_x = max(crop_size - sample.labels.shape[1], 0)

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from torch import nn
 
+from stainless.data.colour import apply_colour
 from stainless.data.normalize import normalize_planes
 from stainless.inference.scaling import rescaling
 from stainless.io.channels import select_channels
@@ -99,7 +100,9 @@ class SegmentationPredictor:
     ) -> NDArray[np.generic]:
         """The planes ``(in_channels, Y, X)`` the network takes from an image's planes
         ``(C, Y, X)``: the ``channels`` given, else the model's own (see
-        :mod:`stainless.io.channels`), else all planes.
+        :mod:`stainless.io.channels`), else all planes; then the model's colour convention
+        (a grey plane or an RGB image for a ``grey`` / ``rgb`` model,
+        :func:`stainless.data.colour.apply_colour`).
 
         Raises
         ------
@@ -107,6 +110,10 @@ class SegmentationPredictor:
             Naming ``source`` when the channels do not exist or the plane count differs.
         """
         chosen = channels if channels is not None else self.info.channels
+        if self.info.colour != "as_is":
+            if chosen is not None:
+                planes = select_channels(planes, channel_names, chosen, source)
+            return apply_colour(planes, self.info.colour, source)
         if self.info.any_planes and chosen is None:
             return planes
         if chosen is not None:

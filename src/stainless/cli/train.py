@@ -17,6 +17,7 @@ EXAMPLES = """examples:
   stainless train translation --config benchmarks/configs/isl_neurons_unet.yaml
   stainless train segmentation --config benchmarks/configs/dsb2018_distance.yaml
   stainless train segmentation --config nuclei.yaml --init models/phase-to-dapi --max-images 5
+  stainless train segmentation --config nuclei.yaml --unlabelled raw/ --output models/st
   stainless train segmentation --images imgs/ --labels masks/ --output models/mine --max-minutes 15
   stainless train segmentation --images imgs/ --labels masks/ --init nuclei-fluorescence --output m
   stainless train segmentation --images phase/ --labels masks/ --init cells-phase --output m
@@ -84,6 +85,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--tune-on",
         choices=("val",),
         help="tune post-processing thresholds on the validation images after training",
+    )
+    segmentation.add_argument(
+        "--unlabelled",
+        type=Path,
+        metavar="DIR|GLOB|CSV",
+        help="self-train (ST++, or ST with --set self_training.method=st) on these images "
+        "without labels as well: a folder, a quoted glob or a manifest CSV (data.unlabelled)",
     )
     segmentation.add_argument(
         "--retune",
@@ -208,7 +216,7 @@ def _config_from_files(args: argparse.Namespace, overrides: dict[str, Any]) -> A
     init = resolve_model(args.init) if args.init is not None else None
     fine_tune = init is not None and model_kind(init) == "segmentation"
     scale = None
-    if fine_tune and init is not None:
+    if fine_tune and init is not None and not read_segmentation_info(init).one_diameter:
         scale = matching_scale(
             read_segmentation_info(init), float(np.median(np.concatenate(diameters)))
         )
@@ -254,6 +262,7 @@ def run_segmentation(args: argparse.Namespace) -> int:
         "data.channels": parse_channels(args.channels) if args.channels else None,
         "data.max_images": args.max_images,
         "postprocess.tune_on": args.tune_on,
+        "data.unlabelled": args.unlabelled.absolute() if args.unlabelled else None,
     }
     if args.images is not None or args.labels is not None:
         config = _config_from_files(args, overrides)
@@ -266,8 +275,12 @@ def run_segmentation(args: argparse.Namespace) -> int:
         settings = ", ".join(f"{k} {v}" for k, v in tuning.items() if k not in ("on", "images"))
         print(f"re-tuned {config.output} on {tuning['images']} validation images: {settings}")
         return 0
-    folder = train_segmentation(
-        config, resume=args.resume, overwrite=args.overwrite, progress=_progress(args)
-    )
+    run_settings = {"resume": args.resume, "overwrite": args.overwrite, "progress": _progress(args)}
+    if config.data.unlabelled is not None:
+        from stainless.training.self_training import self_train
+
+        folder = self_train(config, **run_settings)
+    else:
+        folder = train_segmentation(config, **run_settings)
     print(f"model written to {folder}")
     return 0

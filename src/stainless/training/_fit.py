@@ -184,13 +184,14 @@ def fit(
     *,
     resume: bool,
     progress: bool | Progress,
+    callbacks: list[Callback] | None = None,
 ) -> pl.Trainer:
     """Fit ``module``, writing ``<output>/checkpoints`` (every epoch, and ``last.ckpt``) and
     ``<output>/logs``; resumes from ``last.ckpt`` when asked.
 
     The fit ends after ``training.epochs``, or earlier at ``training.max_steps`` steps or
     ``training.max_minutes`` (then the caller goes on as after the last epoch). The loader's
-    dataset must have ``set_epoch``.
+    dataset must have ``set_epoch``. ``callbacks`` join the fit's own (checkpoints, progress).
 
     Raises
     ------
@@ -224,7 +225,7 @@ def fit(
         precision=lightning_precision(training.precision, accelerator, timed_step),
         default_root_dir=output,
         logger=CSVLogger(output, name="logs"),
-        callbacks=_callbacks(loader, output, training, mode, received),
+        callbacks=[*_callbacks(loader, output, training, mode, received), *(callbacks or [])],
         plugins=[AtomicCheckpointIO()],
         val_check_interval=min(training.val_every_n_steps, steps_per_epoch) if val_loader else None,
         limit_val_batches=None if val_loader else 0,

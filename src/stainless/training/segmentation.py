@@ -15,6 +15,7 @@ from typing import Any
 import lightning.pytorch as pl
 import numpy as np
 import torch
+from lightning.pytorch.callbacks import Callback
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -25,7 +26,8 @@ from stainless.data.plane_stem import stem_for
 from stainless.data.segmentation import (
     LoadedSegmentationSample,
     SegmentationCrops,
-    load_segmentation_sample,
+    at_network_size,
+    load_configured_samples,
     segmentation_validation_crops,
     training_and_validation_samples,
 )
@@ -45,6 +47,7 @@ from stainless.training._fit import (
     torch_threads,
     trained_batches,
 )
+from stainless.training._snapshots import Snapshots, saved_snapshots
 from stainless.training.segmentation_module import SegmentationModule
 from stainless.training.tuning import tune_thresholds
 
@@ -75,6 +78,7 @@ def train_segmentation(
     resume: bool = False,
     overwrite: bool = False,
     progress: bool | Progress = True,
+    snapshots: int = 0,
 ) -> Path:
     """Train a segmentation model and write its model folder; returns the folder.
 
@@ -88,6 +92,9 @@ def train_segmentation(
     progress : bool or {"bar", "lines", "none"}
         A progress bar with the running loss (True, ``bar``), a plain line every
         ``training.progress_every_s`` seconds (``lines``), or nothing (False, ``none``).
+    snapshots : int
+        With K ≥ 2, also keep the network's weights when 1/K, 2/K, … (K-1)/K of the budget is
+        spent (``<output>/snapshots``, for self-training's reliability).
 
     Raises
     ------
@@ -104,19 +111,22 @@ def train_segmentation(
             resume=resume,
             overwrite=overwrite,
         )
-        return _train_claimed(config, claim, resume=resume, progress=progress)
+        return _train_claimed(config, claim, resume, progress, snapshots)
 
 
 def _train_claimed(
-    config: SegmentationConfig, claim: OutputClaim, *, resume: bool, progress: bool | Progress
+    config: SegmentationConfig,
+    claim: OutputClaim,
+    resume: bool,
+    progress: bool | Progress,
+    snapshots: int,
 ) -> Path:
     started = time.perf_counter()
     pl.seed_everything(config.seed, workers=True, verbose=False)
     data = config.data
     training_configs, validation_configs = training_and_validation_samples(data)
     training, validation = (
-        [load_segmentation_sample(s, data.input_percentiles, data.channels) for s in samples]
-        for samples in (training_configs, validation_configs)
+        load_configured_samples(samples, data) for samples in (training_configs, validation_configs)
     )
     planes = {s.inputs.shape[0] for s in training + validation}
     if len(planes) > 1:
@@ -145,9 +155,14 @@ def _train_claimed(
         if validation
         else None
     )
+    if not resume:  # a fresh run keeps no older run's snapshots
+        for stale in saved_snapshots(config.output, max(snapshots, 10)):
+            stale.unlink()
+    extra: list[Callback] = [Snapshots(config.output, snapshots)] if snapshots >= 2 else []
     trainer = fit(
-        module, loader, val_loader, config.output, config.training, resume=resume, progress=progress
-    )
+        module, loader, val_loader, config.output, config.training,
+        resume=resume, progress=progress, callbacks=extra,
+    )  # fmt: skip
     post = config.postprocess
     info = SegmentationModelInfo(
         head=config.model.head,
@@ -159,9 +174,13 @@ def _train_claimed(
         transfer=transfer,
         input_scale=data.scale,
         channels=data.channels,
-        object_diameter_px=median_object_diameter(s.labels for s in training),
+        object_diameter_px=data.object_diameter
+        or median_object_diameter(s.labels for s in training),
         input_planes=input_planes,
-        pixel_size_um=data.pixel_size_um or read_pixel_size(training_configs[0].inputs[0]),
+        pixel_size_um=data.pixel_size_um
+        or (None if data.object_diameter else read_pixel_size(training_configs[0].inputs[0])),
+        colour=data.colour,
+        one_diameter=data.object_diameter is not None,
     )
     tuning: dict[str, Any] = {}
     if post.tune_on == "val" and validation and DECODERS[info.head].tunable(info.classes):
@@ -205,7 +224,9 @@ def input_planes_of(config: SegmentationConfig) -> str:
 def _tune(
     network: nn.Module, info: SegmentationModelInfo, validation: list[LoadedSegmentationSample]
 ) -> tuple[SegmentationModelInfo, dict[str, Any]]:
-    """Tune the thresholds on the (already normalised) validation images."""
+    """Tune the thresholds on the (already normalised) validation images, each brought to the
+    training objects' diameter when the model was trained at one."""
+    validation = [at_network_size(s, 1.0) for s in validation]
     whole_image = WholeImageMaps(
         network.cpu(), info.head, info.classes, info.size_multiple, info.input_scale, "cpu"
     )
@@ -228,10 +249,7 @@ def retune_model_folder(folder: Path) -> dict[str, Any]:
     _, validation_configs = training_and_validation_samples(config.data)
     if not validation_configs:
         raise ValueError(f"model '{folder}': its config names no validation image to tune on")
-    percentiles = config.data.input_percentiles
-    validation = [
-        load_segmentation_sample(s, percentiles, config.data.channels) for s in validation_configs
-    ]
+    validation = load_configured_samples(validation_configs, config.data)
     network, info = load_segmentation_network(folder)
     tuned, tuning = _tune(network, info, validation)
     model_folder.update_model_folder(folder, info=tuned, meta={"tuning": tuning})

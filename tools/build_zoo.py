@@ -7,6 +7,9 @@
   NFH (``benchmarks/configs/isl_neurons_any_planes.yaml``; data CC-BY-4.0, Christiansen et al.
   2018), with its held-out-strip scores from
   ``benchmarks/results/isl_any_planes_phase_to_dapi_resample.json``;
+* ``nuclei``: the generalist nucleus flows U-Net (``benchmarks/configs/nuclei.yaml``: DSB2018 grey
+  + DSB2018 histology + BBBC039 train splits, CC0), with its per-set held-out scores at the size
+  it finds itself from ``benchmarks/results/nuclei_test.json``;
 * ``cells-phase``: the Usiigaci phase-contrast flows U-Net (``benchmarks/studies/cells_phase.py``;
   data MIT, Tsai et al. 2019), with its test-split scores and Cellpose ``cyto``'s from
   ``benchmarks/results/cells_phase.json``.
@@ -72,6 +75,7 @@ VERSIONS = {  # name -> (version, what changed); bump whenever the shipped weigh
         "13 planes 0.743 (v1: 0.796)",
     ),
     "cells-phase": (1, "v1 (issue 13): first release"),
+    "nuclei": (1, "v1 (issue 24): first release"),
 }
 
 
@@ -161,8 +165,50 @@ def cells_phase_card() -> tuple[Path, dict[str, Any]]:
     )
 
 
+NUCLEI_SETS = {
+    ("dsb2018", "test"): "DSB2018 grey test split (56)",
+    ("dsb2018-histology", "test"): "DSB2018 histology test split (16)",
+    ("bbbc039", "test"): "BBBC039 test split (16)",
+    ("dsb2018-stage1-test", "stage1-fluorescence"): "DSB2018 stage-1 test, fluorescence (53)",
+    ("dsb2018-stage1-test", "stage1-histology"): "DSB2018 stage-1 test, colour (12)",
+}
+"""The held-out sets of the ``nuclei`` card: (dataset, split) -> what it is."""
+
+
+def nuclei_card() -> tuple[Path, dict[str, Any]]:
+    report = json.loads((RESULTS / "nuclei_test.json").read_text())
+    rows = {(r["dataset"], r["split"]): r for r in report["summary"]
+            if r["model"] == "nuclei" and r["size"] == "auto"}  # fmt: skip
+    scores = {f"{label}, csi@0.50": rows[key]["csi@0.50"]
+              for key, label in NUCLEI_SETS.items() if key in rows}  # fmt: skip
+    return (
+        RESULTS / "nuclei" / "nuclei",
+        {
+            "task": "nucleus instance segmentation in fluorescence, bright-field-like and H&E "
+            "colour images (flows U-Net, Cellpose-style [Stringer2021]); finds the nucleus "
+            "size in each image itself",
+            "inputs": "one grey plane (fluorescence: bright nuclei; bright-field: dark nuclei) or "
+            "an RGB colour image (H&E-like); no --channels needed; nuclei of any size (trained "
+            "at 20 px; segment --diameter PX skips the size search)",
+            "training_data": "train splits of DSB2018 grey (353), DSB2018 histology (81) and "
+            "BBBC039 (123); thresholds tuned on their val splits (71)",
+            "licence": "CC0 (training data)",
+            "credit": "Caicedo et al., Nature Methods 2019 (BBBC038 / Data Science Bowl 2018); "
+            "Caicedo et al., Cytometry A 2019 (BBBC039)",
+            "held_out": {
+                "data": "held-out splits, mean over images, the size found automatically "
+                "(dsb2018-stage1-test never used in training or tuning)",
+                "scores": scores,
+            },
+            "built_by": "benchmarks/configs/nuclei.yaml + benchmarks/studies/nuclei_generalist.py "
+            "+ tools/build_zoo.py",
+        },
+    )
+
+
 CARDS = {
     "cells-phase": cells_phase_card,
+    "nuclei": nuclei_card,
     "nuclei-fluorescence": nuclei_fluorescence_card,
     "phase-to-dapi": phase_to_dapi_card,
 }

@@ -115,11 +115,12 @@ def segment_into_zarr(
             return predictor.input_planes(raw, image.metadata.channel_names, image.path, channels)
 
         ranges = _blockwise.whole_image_ranges(image, pick, *info.input_percentiles)
-        diameter, size, magnification = args.diameter, args.diameter, 1.0
-        if auto_size:  # the predictor was loaded at the model's own size
+        # the predictor was loaded at the model's own size: a diameter is a magnification
+        size = args.diameter
+        if auto_size:
             size = _field_diameter(name, image, pick, predictor, options)
-            diameter, magnification = None, native_diameter(info) / size
-            scale *= magnification
+        magnification = native_diameter(info) / size if size is not None else 1.0
+        scale *= magnification
         halo = args.halo if args.halo is not None else _blockwise.segmentation_halo(info, size)
         layout = OmeZarrLayout(
             store,
@@ -132,7 +133,7 @@ def segment_into_zarr(
         job = BlockJob(
             "segment", model, image, layout, options, args.device, precision,
             _threads(args, client), args.planes, channels, thresholds, pixel, ranges,
-            diameter, None, class_map, exact=not options.tta and scale == 1.0,
+            None, None, class_map, exact=not options.tta and scale == 1.0,
             magnification=magnification,
         )  # fmt: skip
         run = _run_options(args, halo, client, recorded, input=str(image.path))

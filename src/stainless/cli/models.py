@@ -70,7 +70,10 @@ def run_info(args: argparse.Namespace) -> int:
         if kind == "segmentation"
         else read_translation_info(model.folder)
     )
-    if info.input_planes == "resample":
+    colour = getattr(info, "colour", "as_is")
+    if colour != "as_is":
+        planes = f"one grey plane or an RGB colour image (fed as {colour})"
+    elif info.input_planes == "resample":
         planes = f"any number, 1..N (resampled along z to {info.in_channels}; --planes picks some)"
     elif info.any_planes:
         planes = "any number, 1..N (their mean and spread; --planes picks some)"
@@ -84,7 +87,11 @@ def run_info(args: argparse.Namespace) -> int:
     if isinstance(info, SegmentationModelInfo):
         diameter = info.object_diameter_px
         size = f"median {diameter:.0f} px across" if diameter else "not recorded"
-        print(f"objects:       {size} in the training images (segment --diameter rescales)")
+        if info.one_diameter:
+            print(f"objects:       every training image brought to a {size}; segment "
+                  "finds the size in each image unless --diameter is given")  # fmt: skip
+        else:
+            print(f"objects:       {size} in the training images (segment --diameter rescales)")
     print(f"held-out:      {_metrics(model.held_out)}")
     print(f"               on {model.held_out.get('data', '')}")
     print(f"built by:      {model.built_by}")

@@ -125,11 +125,15 @@ def run(args: argparse.Namespace) -> int:
     _blockwise.check_options(args)
     thresholds = _overrides(args)
     auto_size = args.diameter == "auto"
-    predictor = SegmentationPredictor.load(
-        args.model, args.device, args.precision, diameter=None if auto_size else args.diameter
-    )
+    # loaded at its own size: a --diameter becomes a magnification of each image, so that a
+    # shrunk image's flows are decoded at the network's resolution (SegmentationPredictor.segment)
+    predictor = SegmentationPredictor.load(args.model, args.device, args.precision)
     if args.diameter is None and args.pixel_size is None and predictor.info.one_diameter:
         auto_size, args.diameter = True, "auto"  # its training images were all of one size
+    given = 1.0
+    if args.diameter is not None and not auto_size:
+        predictor.info.at_diameter(args.diameter, str(args.model))  # one line if out of range
+        given = native_diameter(predictor.info) / args.diameter
     if auto_size:
         native_diameter(predictor.info)  # one line now if the model records no object size
     channels = parse_channels(args.channels) if args.channels else None
@@ -162,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
                 raw = raw[args.planes]
             planes = predictor.input_planes(raw, metadata.channel_names, files[0], channels)
             pixel = pixel_sizes.of(metadata, files[0])
-            magnification = 1.0
+            magnification = given
             if auto_size:
                 found = estimate_diameter(predictor, planes, options).diameter_px
                 magnification = native_diameter(predictor.info) / found

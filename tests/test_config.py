@@ -58,3 +58,21 @@ def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
         load_translation_config(tmp_path / "twice.yaml")
     with pytest.raises(OSError, match="does not exist"):
         load_translation_config(tmp_path / "none.yaml")
+
+
+def test_set_null_on_the_command_line_clears_a_key() -> None:
+    import argparse
+
+    from stainless.cli.train import _run_overrides
+
+    raw = {"output": "m", "data": {"samples": [{"inputs": ["a.tif"], "labels": "b.tif"}]},
+           "training": {"max_minutes": 10}}  # fmt: skip
+    from stainless.config.loading import apply_overrides
+
+    cleared = argparse.Namespace(set=["training.max_minutes=null"], seed=None, output=None,
+                                 max_minutes=None, max_steps=479)  # fmt: skip
+    applied = apply_overrides(raw, _run_overrides(cleared))
+    assert applied["training"] == {"max_minutes": None, "max_steps": 479}
+    untouched = argparse.Namespace(set=[], seed=None, output=None, max_minutes=None,
+                                   max_steps=None)  # fmt: skip
+    assert apply_overrides(raw, _run_overrides(untouched))["training"] == {"max_minutes": 10}

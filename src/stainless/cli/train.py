@@ -134,26 +134,30 @@ def _set_overrides(settings: list[str]) -> dict[str, Any]:
     """``KEY=VALUE`` strings → dotted overrides, each value read as YAML (``5``, ``[0.8, 1.2]``)."""
     import yaml
 
-    overrides = {}
+    from stainless.config.loading import EXPLICIT_NULL
+
+    overrides: dict[str, Any] = {}
     for setting in settings:
         key, equals, value = setting.partition("=")
         if not equals or not key.strip():
             raise ValueError(f"--set expects KEY=VALUE (a dotted config key), got '{setting}'")
         try:
-            overrides[key.strip()] = yaml.safe_load(value)
+            parsed = yaml.safe_load(value)
         except yaml.YAMLError as error:
             raise ValueError(f"--set {key}: the value is not valid YAML: {error}") from error
+        overrides[key.strip()] = EXPLICIT_NULL if parsed is None else parsed
     return overrides
 
 
 def _run_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        **_set_overrides(args.set),
+    """The command line's overrides: its options, then ``--set`` (which can set null)."""
+    options = {
         "seed": args.seed,
         "output": args.output,
         "training.max_minutes": args.max_minutes,
         "training.max_steps": args.max_steps,
     }
+    return {**{k: v for k, v in options.items() if v is not None}, **_set_overrides(args.set)}
 
 
 def _progress(args: argparse.Namespace) -> Literal["bar", "lines", "none"]:

@@ -114,12 +114,20 @@ def resolve_paths(raw: dict[str, Any], base: Path, path_keys: Sequence[str]) -> 
     return dict(resolved)
 
 
+EXPLICIT_NULL = object()
+"""An override value that sets a key to null (``--set training.max_minutes=null``); a plain None
+means "not given" and is skipped."""
+
+
 def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """``raw`` with each dotted key of ``overrides`` set (None values are skipped)."""
+    """``raw`` with each dotted key of ``overrides`` set (None values are skipped;
+    :data:`EXPLICIT_NULL` sets null)."""
     result = dict(raw)
     for dotted, value in overrides.items():
         if value is None:
             continue
+        if value is EXPLICIT_NULL:
+            value = None
         *sections, key = dotted.split(".")
         node = result
         for section in sections:

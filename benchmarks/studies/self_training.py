@@ -91,7 +91,7 @@ def testbed(name: str, seed: int, data: Path, max_unlabelled: int) -> dict[str, 
     folder = WORK / f"{name}_s{seed}"
     config: dict[str, Any] = {
         "seed": seed,
-        "data": {"crop_size": 128, "batch_size": 8, "crops_per_epoch": 400,
+        "data": {"crop_size": 128, "batch_size": 8, "crops_per_epoch": 160,
                  "class_balanced": True, "validation_split": None,
                  "augment": {"flips": True, "rot90": True, "scaling": [0.75, 1.33],
                              "intensity": True}},

@@ -87,7 +87,7 @@ def test_a_finished_run_resumes_to_the_same_model_and_refuses_without_resume(
     assert err.count("finished earlier, kept") == 3 and "reliability: computed earlier" in err
     assert (st_plus_plus / "weights.safetensors").read_bytes() == weights
     assert main(["train", "segmentation", "--config", str(config_file), "--no-progress"]) == 2
-    assert "pass --overwrite to replace it" in capsys.readouterr().err
+    assert "pass --resume to continue it or --overwrite" in capsys.readouterr().err
 
 
 def test_a_resume_with_other_unlabelled_images_is_refused(
@@ -98,6 +98,22 @@ def test_a_resume_with_other_unlabelled_images_is_refused(
     path = write_config(data, config, "other.yaml")
     assert main(["train", "segmentation", "--config", str(path), "--resume", "--no-progress"]) == 2
     assert "with another config or other unlabelled images" in capsys.readouterr().err
+
+
+def test_a_plain_model_in_the_output_is_never_resumed_as_a_stage(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = _config(data)
+    plain.update(output="plain")
+    plain["data"] = {**plain["data"], "unlabelled": None}
+    path = write_config(data, plain, "plain.yaml")
+    assert main(["train", "segmentation", "--config", str(path), "--no-progress"]) == 0
+    capsys.readouterr()
+    config = {**_config(data), "output": "plain"}
+    path = write_config(data, config, "onto_plain.yaml")
+    assert main(["train", "segmentation", "--config", str(path), "--resume", "--no-progress"]) == 2
+    assert "model folder" in capsys.readouterr().err
+    assert not (data / "plain" / "self-training" / "1-supervised").exists()
 
 
 def test_st_pseudo_labels_everything_once(data: Path) -> None:
@@ -137,8 +153,7 @@ def test_label_images_as_unlabelled_are_refused(
     shutil.copy(data / "nuc10.tif", masks / "field10_masks.tif")
     config = {**_config(data, unlabelled="masks"), "output": "never"}
     assert "field10_masks.tif' is a label image" in _refused(data, config, capsys)
-    config = {**_config(data, unlabelled="nuc1*.tif"), "output": "never"}
-    config["data"]["samples"][0]["labels"] = "nuc10.tif"
+    config = {**_config(data, unlabelled="nuc1*.tif"), "output": "never"}  # nuc1: a labels file
     assert "nuc1.tif' is a label image" in _refused(data, config, capsys)
 
 

@@ -114,16 +114,18 @@ def self_train(
     labelled, validation = training_and_validation_samples(config.data)
     check_unlabelled(images, labelled[0].inputs,
                      [s.labels for s in labelled + validation], config.data.colour)  # fmt: skip
-    if model_folder.is_model_folder(config.output) and not (resume or overwrite):
-        raise FileExistsError(
-            f"model folder '{config.output}' exists; pass --overwrite to replace it"
-        )
     root = config.output / STAGES
     with OutputClaim(root):
         plan = _plan(config, images)
         _check_plan(root, plan, resume, overwrite)
+        # only a self-training begun earlier is resumed (never another training's checkpoint)
+        begun = (root / PLAN).is_file() and not overwrite
+        if model_folder.is_model_folder(config.output) and not (overwrite or (resume and begun)):
+            raise FileExistsError(
+                f"model folder '{config.output}' exists; pass --overwrite to replace it"
+            )
         write_text_atomically(root / PLAN, json.dumps(plan, indent=2) + "\n")
-        run = _Run(config, root, images, progress, resume, overwrite)
+        run = _Run(config, root, images, progress, resume and begun, overwrite)
         return run.st_plus_plus() if config.self_training.method == "st++" else run.st()
 
 

@@ -6,7 +6,10 @@ Sets and splits come from ``benchmarks/configs/nuclei_manifest.csv`` (column ``d
 CC0): ``dsb2018`` (grey fluorescence), ``dsb2018-histology`` (colour H&E-like),
 ``bbbc039`` (16-bit Hoechst) — ``val`` (thresholds and conventions are chosen there) and
 ``test``; ``dsb2018-stage1-test``, never trained on, split by kind (``stage1-fluorescence``,
-``stage1-histology``).
+``stage1-histology``); ``brightfield``: the two SEPHACE bright-field fields (the middle plane of
+each fine focus series; MIT, non-commercial: benchmarks only, never in the package) against
+nuclei derived from their registered DAPI (``--brightfield-labels`` writes them once:
+``stainless labels from-fluorescence --min-size 300``, about 18 nuclei a field).
 
 Sizes (``--size``, repeatable): ``auto`` — what ``stainless segment`` does for a model trained at
 one object size (:func:`stainless.inference.object_size.estimate_diameter`, run on each image);
@@ -52,6 +55,19 @@ def manifest_rows(splits: list[str], datasets: list[str] | None) -> list[dict[st
         row["input"] = str((MANIFEST.parent / row["input"]).resolve())
         row["labels"] = str((MANIFEST.parent / row["labels"]).resolve())
     return [row for row in rows if datasets is None or row["dataset"] in datasets]
+
+
+def derive_brightfield_labels() -> None:
+    """Nuclei of the SEPHACE fields from their DAPI, where the manifest expects them."""
+    from stainless.cli.main import main as stainless
+
+    data = REPOSITORY.parent / "shared" / "data" / "sephace-bf-dapi"
+    for field in ("set1", "set2"):
+        output = REPOSITORY / "benchmarks" / "results" / "nuclei" / "brightfield_gt" / field
+        command = ["labels", "from-fluorescence", "--input", str(data / field / "dapi.png"),
+                   "--output", str(output), "--min-size", "300", "--overwrite"]  # fmt: skip
+        if stainless(command) != 0:
+            raise SystemExit(f"could not derive the nuclei of {field}")
 
 
 def score_image(predictor: Any, row: dict[str, str], sizes: list[str]) -> list[dict[str, Any]]:
@@ -111,7 +127,11 @@ def main() -> int:
     parser.add_argument("--size", action="append", choices=("auto", "true", "native"))
     parser.add_argument("--limit", type=int, help="the first N images of each set and split")
     parser.add_argument("--name", default="generalist", help="results/nuclei_<name>.json")
+    parser.add_argument("--brightfield-labels", action="store_true",
+                        help="first derive the bright-field nuclei from the DAPI")  # fmt: skip
     args = parser.parse_args()
+    if args.brightfield_labels:
+        derive_brightfield_labels()
 
     from stainless.inference.segmenter import SegmentationPredictor
     from stainless.provenance import write_record

@@ -366,6 +366,38 @@ def worker_timeout_zero(ws: Path, _: Path) -> Case:
     return Case([*argv, "--worker-timeout", "0"], "--worker-timeout must be > 0 s")
 
 
+# --- 8. self-training (issue 24) ------------------------------------------------------------
+
+
+def _self_training(ws: Path, unlabelled: str, **model: object) -> list[str]:
+    config = segmentation_config(**model)
+    config["data"]["unlabelled"] = unlabelled
+    return _train_segmentation(ws, config)
+
+
+def unlabelled_folder_empty(ws: Path, _: Path) -> Case:
+    (ws / "raw").mkdir()
+    return Case(_self_training(ws, "raw"), "data.unlabelled folder")
+
+
+def unlabelled_folder_of_label_images(ws: Path, _: Path) -> Case:
+    (ws / "raw").mkdir()
+    _image(ws / "raw", "field_masks.tif", _nuclei()[1].astype(np.uint16))
+    return Case(_self_training(ws, "raw"), "field_masks.tif' is a label image")
+
+
+def unlabelled_images_of_another_plane_count(ws: Path, _: Path) -> Case:
+    (ws / "raw").mkdir()
+    _image(ws / "raw", "two.tif", np.stack([_nuclei()[0]] * 2), axes="CYX")
+    return Case(_self_training(ws, "raw"), "has 2 plane(s) but the labelled images have 1")
+
+
+def unlabelled_with_a_semantic_head(ws: Path, _: Path) -> Case:
+    (ws / "raw").mkdir()
+    _image(ws / "raw", "field.tif", _nuclei()[0])
+    return Case(_self_training(ws, "raw", head="semantic"), "'semantic' cannot self-train")
+
+
 CASES: list[Callable[[Path, Path], Case]] = [
     nan_patch_segment,
     two_inf_pixels_segment,
@@ -407,6 +439,10 @@ CASES: list[Callable[[Path, Path], Case]] = [
     whole_image_larger_than_memory,
     max_memory_not_a_size,
     worker_timeout_zero,
+    unlabelled_folder_empty,
+    unlabelled_folder_of_label_images,
+    unlabelled_images_of_another_plane_count,
+    unlabelled_with_a_semantic_head,
 ]
 
 

@@ -103,3 +103,21 @@ def test_crops_are_inverted_on_about_half_and_zoomed_to_the_diameter() -> None:
     inverted = np.mean([m < 0.5 for m in means])
     assert 0.35 < inverted < 0.65  # objects dark on bright on about half of the crops
     assert max(areas) < 1.3 * np.pi * 5**2 * 4  # objects of ~10 px, not ~21 px
+
+
+def test_the_strong_augmentation_clears_the_labels_it_cuts_out() -> None:
+    from stainless.data.strong_augment import strong_augment
+
+    sample = _sample(radius=10)
+    seen_cut = False
+    for seed in range(20):
+        patch, labels = strong_augment(sample.inputs.copy(), sample.labels.copy(),
+                                       np.random.default_rng(seed))  # fmt: skip
+        assert patch.shape == sample.inputs.shape and patch.dtype == np.float32
+        assert set(np.unique(labels)) <= set(np.unique(sample.labels))
+        removed = (sample.labels > 0) & (labels == 0)
+        if removed.any():
+            seen_cut = True
+            # where an object was cleared, the image is one flat value (the cut-out box)
+            assert np.ptp(patch[0][removed]) < 1e-6
+    assert seen_cut

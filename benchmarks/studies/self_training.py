@@ -149,7 +149,7 @@ def _score(model: Path, test: list[dict[str, Any]]) -> float:
 
 def _inference_seconds(bed: dict[str, Any], probe: Path) -> float:
     """Seconds to segment one unlabelled image with a trained model of the row's size."""
-    from stainless.training._pseudo_labels import PseudoLabeller
+    from stainless.experiments._pseudo_labels import PseudoLabeller
 
     labeller = PseudoLabeller(probe, "cpu")
     files = sorted(bed["unlabelled"].iterdir())[:3]
@@ -165,8 +165,8 @@ def run_row(
     """Train one row so that its whole run takes about ``minutes`` + the supervised row's
     ``overhead_s`` (loading and threshold tuning, once per training stage), and score it."""
     from stainless.config.loading import segmentation_config_from_mapping
+    from stainless.experiments.self_training import self_train
     from stainless.training.segmentation import train_segmentation
-    from stainless.training.self_training import self_train
 
     raw = json.loads(json.dumps(bed["config"]))
     raw["output"] = str(bed["folder"] / method)

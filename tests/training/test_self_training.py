@@ -13,8 +13,8 @@ import pytest
 
 from stainless.cli.main import main
 from stainless.config import load_segmentation_config
+from stainless.experiments.self_training import self_train
 from stainless.io import read_labels, write_image
-from stainless.training.self_training import self_train
 from tests.training.test_segmentation_training import write_config, write_segmentation_data
 
 

@@ -281,7 +281,7 @@ def run_segmentation(args: argparse.Namespace) -> int:
         return 0
     run_settings = {"resume": args.resume, "overwrite": args.overwrite, "progress": _progress(args)}
     if config.data.unlabelled is not None:
-        from stainless.training.self_training import self_train
+        from stainless.experiments.self_training import self_train
 
         folder = self_train(config, **run_settings)
     else:

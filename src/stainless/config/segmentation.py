@@ -190,7 +190,7 @@ class PostprocessConfig(Strict):
 
 class SelfTrainingConfig(Strict):
     """Self-training on ``data.unlabelled`` (ST++, Yang et al., CVPR 2022, as used by
-    [Xue2022]; :mod:`stainless.training.self_training`).
+    [Xue2022]; :mod:`stainless.experiments.self_training`).
 
     ``method``: ``st++`` — supervised training saving ``checkpoints`` snapshots along the way
     (the last is the final model); each unlabelled image's reliability is the mean instance

@@ -39,11 +39,11 @@ from stainless.config import SegmentationConfig, SegmentationSampleConfig
 from stainless.config.loading import dump_config
 from stainless.data.segmentation import training_and_validation_samples
 from stainless.data.unlabelled import check_unlabelled, find_unlabelled
+from stainless.experiments._pseudo_labels import PseudoLabeller
 from stainless.io import write_text_atomically
 from stainless.io.collections import image_stem
 from stainless.training._claim import OutputClaim
 from stainless.training._fit import Progress
-from stainless.training._pseudo_labels import PseudoLabeller
 from stainless.training.segmentation import train_segmentation
 
 STAGES = "self-training"

@@ -218,6 +218,27 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     figure.savefig(path, dpi=120)
 
 
+def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean csi@0.50 and wall time per testbed and method (over the seeds run)."""
+    summary = []
+    for bed in sorted({r["testbed"] for r in rows}):
+        for method in METHODS:
+            chosen = [r for r in rows if r["testbed"] == bed and r["method"] == method]
+            if chosen:
+                summary.append({"testbed": bed, "method": method, "seeds": len(chosen), **{
+                    key: round(float(np.mean([r[key] for r in chosen])), 4)
+                    for key in ("csi@0.50", "wall_minutes")}})  # fmt: skip
+    return summary
+
+
+def save(path: Path, rows: list[dict[str, Any]], command: str, started: float) -> None:
+    """Writes the rows so far, their summary, the command and run metadata."""
+    from stainless.provenance import write_record
+
+    write_record(path, {"study": "supervised vs ST vs ST++ at equal wall time", "rows": rows,
+                        "summary": summarise(rows), "command": command}, started)  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPOSITORY.parent / "shared" / "data")
@@ -228,36 +249,29 @@ def main() -> int:
     parser.add_argument("--max-unlabelled", type=int, default=120)
     args = parser.parse_args()
 
-    from stainless.provenance import write_record
-
     started = time.perf_counter()
     path = RESULTS / "self_training.json"
     beds = args.testbed or ["dsb10"]
     kept = json.loads(path.read_text())["rows"] if path.is_file() else []
     rows = [r for r in kept if r["testbed"] not in beds]
+    command = " ".join(["python benchmarks/studies/self_training.py", *sys.argv[1:]])
     for name in beds:
         for seed in args.seeds:
             bed = testbed(name, seed, args.data, args.max_unlabelled)
             supervised = run_row(bed, "supervised", args.minutes, 0.0, 0.0)
             overhead = max(0.0, 60 * (supervised["wall_minutes"] - args.minutes))
             per_image = _inference_seconds(bed, bed["folder"] / "supervised")
-            for row in (supervised, *(run_row(bed, m, args.minutes, per_image, overhead)
-                                      for m in ("st", "st++"))):  # fmt: skip
+            for method in ("supervised", "st", "st++"):
+                row = supervised if method == "supervised" else run_row(
+                    bed, method, args.minutes, per_image, overhead)  # fmt: skip
                 rows.append({"testbed": name, "seed": seed, "labelled": bed["labelled"],
                              "unlabelled": bed["pool"], "inference_s_per_image":
-                             round(per_image, 2), **row})  # fmt: skip
+                             round(per_image, 2), "minutes_per_row": args.minutes,
+                             **row})  # fmt: skip
                 print(rows[-1], file=sys.stderr, flush=True)
-    summary = [{"testbed": bed, "method": m, **{
-        key: round(float(np.mean([r[key] for r in rows if r["testbed"] == bed
-                                  and r["method"] == m])), 4)
-        for key in ("csi@0.50", "wall_minutes")}} for bed in sorted({r["testbed"] for r in rows})
-        for m in METHODS]  # fmt: skip
-    for line in summary:
+                save(path, rows, command, started)  # an interrupted study keeps its rows
+    for line in summarise(rows):
         print(line, file=sys.stderr)
-    command = " ".join(["python benchmarks/studies/self_training.py", *sys.argv[1:]])
-    write_record(path, {"study": "supervised vs ST vs ST++ at equal wall time", "rows": rows,
-                        "summary": summary, "minutes_per_row": args.minutes,
-                        "command": command}, started)  # fmt: skip
     plot(rows, RESULTS / "self_training.png")
     return 0
 

@@ -11,6 +11,8 @@ nearest neighbour. Nothing is tuned here: the search has only its fixed defaults
 
     python benchmarks/studies/auto_diameter.py [--model nuclei-fluorescence] [--limit N]
     python benchmarks/studies/auto_diameter.py --dataset usiigaci-phase-cells --model cells-phase
+    python benchmarks/studies/auto_diameter.py --dataset bbbc039 --model nuclei --skip-native \
+        --name nuclei_bbbc039
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ def main() -> int:
     parser.add_argument("--split", default="test")
     parser.add_argument("--limit", type=int, help="the first N images of the split only")
     parser.add_argument("--output", type=Path, default=REPOSITORY / "benchmarks" / "results")
+    parser.add_argument("--name", help="results/auto_diameter_<name>.json instead of by dataset")
+    parser.add_argument("--skip-native", action="store_true",
+                        help="no row at the model's own size (slow on images at x3)")  # fmt: skip
     args = parser.parse_args()
 
     from stainless.data.object_size import median_object_diameter
@@ -75,6 +80,8 @@ def main() -> int:
                    "search_s": round(search_s, 2)}  # fmt: skip
             for key, diameter in (("native", native), ("true", true_px),
                                   ("auto", estimate.diameter_px)):  # fmt: skip
+                if key == "native" and args.skip_native:
+                    continue
                 found = predictor.segment(planes, magnification=native / diameter)
                 row[f"csi_{key}"] = round(_csi(labels, found), 4)
             rows.append(row)
@@ -87,7 +94,7 @@ def main() -> int:
         summary.append({
             "scale": scale,
             **{f"mean_csi_{key}": round(float(np.mean([r[f"csi_{key}"] for r in chosen])), 4)
-               for key in ("native", "true", "auto")},
+               for key in ("native", "true", "auto") if f"csi_{key}" in chosen[0]},
             "median_abs_log2_error": round(float(np.median([abs(np.log2(
                 r["auto_diameter_px"] / r["true_diameter_px"])) for r in chosen])), 3),
             "mean_search_s": round(float(np.mean([r["search_s"] for r in chosen])), 2),
@@ -99,6 +106,7 @@ def main() -> int:
                 "data": f"{args.dataset} {args.split} split, {len(ids)} images",
                 "summary": summary, "rows": rows, "command": command}  # fmt: skip
     suffix = "" if args.dataset == "dsb2018" else f"_{args.dataset.split('-')[0]}"
+    suffix = f"_{args.name}" if args.name else suffix
     write_record(args.output / f"auto_diameter{suffix}.json", document, started)
     return 0
 

@@ -26,7 +26,8 @@ of 8) for every row; csi@0.50 is the mean over the test images at the images' ow
     python benchmarks/studies/self_training.py --testbed dsb10 --minutes 9 --seeds 0 1 2
     python benchmarks/studies/self_training.py --testbed dense1 --testbed dense2 --testbed cross
 
-Writes ``benchmarks/results/self_training.json`` (rows of earlier testbeds are kept) and
+Writes ``benchmarks/results/self_training.json`` (rows of other testbeds or seeds are kept, so
+the seeds can be run one session at a time) and
 ``benchmarks/results/self_training.png``.
 """
 
@@ -253,7 +254,7 @@ def main() -> int:
     path = RESULTS / "self_training.json"
     beds = args.testbed or ["dsb10"]
     kept = json.loads(path.read_text())["rows"] if path.is_file() else []
-    rows = [r for r in kept if r["testbed"] not in beds]
+    rows = [r for r in kept if r["testbed"] not in beds or r["seed"] not in args.seeds]
     command = " ".join(["python benchmarks/studies/self_training.py", *sys.argv[1:]])
     for name in beds:
         for seed in args.seeds:

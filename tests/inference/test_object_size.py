@@ -14,7 +14,12 @@ from skimage.transform import rescale
 from stainless.cli.main import main
 from stainless.data.object_size import median_object_diameter
 from stainless.data.synthetic import make_synthetic_sample
-from stainless.inference.object_size import estimate_diameter, native_diameter, preview
+from stainless.inference.object_size import (
+    estimate_diameter,
+    native_diameter,
+    plateau_crossing,
+    preview,
+)
 from stainless.inference.segmenter import SegmentationPredictor
 from stainless.io import read_image
 from stainless.metrics.instance import match_instances, scores_from_counts
@@ -46,6 +51,22 @@ def test_the_size_search_finds_the_diameter_at_any_magnification(scale: float) -
     at_auto = predictor.segment(planes, magnification=native / estimate.diameter_px)
     at_true = predictor.segment(planes, magnification=native / true_px)
     assert _csi(truth, at_auto) >= _csi(truth, at_true) - 0.05
+
+
+def test_the_plateau_wins_over_the_fragment_fixed_point() -> None:
+    # measured on a bbbc039 validation image at x3 (nuclei 89 px): fragments of 11-17 px where
+    # the image is over-enlarged, whole nuclei of 83-87 px from a trial size of 57 px on
+    scan = [(10.0, 11.5), (14.1, 14.3), (20.0, 17.1), (28.3, 29.8), (40.0, 57.1),
+            (56.6, 83.2), (80.0, 83.7), (113.1, 86.5)]  # fmt: skip
+    assert 80 < plateau_crossing(scan) < 90
+    # without the plateau, the fragment fixed point is all there is
+    assert 14 < plateau_crossing(scan[:3]) < 17
+
+
+def test_a_scan_without_a_crossing_points_past_its_end() -> None:
+    assert plateau_crossing([(10.0, 8.0), (20.0, 9.0)]) == pytest.approx(8.0)
+    assert plateau_crossing([(10.0, 30.0), (20.0, 40.0)]) == pytest.approx(40.0)
+    assert plateau_crossing([(10.0, 10.0)]) == pytest.approx(10.0)
 
 
 def test_preview_is_the_central_crop() -> None:

@@ -271,9 +271,9 @@ def main() -> int:
                              **row})  # fmt: skip
                 print(rows[-1], file=sys.stderr, flush=True)
                 save(path, rows, command, started)  # an interrupted study keeps its rows
+            plot(rows, RESULTS / "self_training.png")
     for line in summarise(rows):
         print(line, file=sys.stderr)
-    plot(rows, RESULTS / "self_training.png")
     return 0
 
 

@@ -8,7 +8,7 @@ as the training objects were measured), and take the largest size where what is 
 what is tried and stops growing with it (:func:`plateau_crossing`); fixed-point rounds from
 there (segment at the estimate, take the size found) refine it. A fixed-point iteration from
 the model's own size, as this module first did, converged on fragments when objects were twice
-the training size or more (bbbc039 validation images at ×2: 13 px found for 59 px nuclei),
+the training size or more (the first bbbc039 test image at ×2: about 12 px for 59 px nuclei),
 because an over-enlarged image splits objects into pieces of about the trial size; the scan
 sees every fixed point and keeps the largest. This is the scale search of [Stringer2021]'s
 first release (Cellpose 0.x estimated the diameter from the masks of a first pass) rather than
@@ -33,7 +33,7 @@ from stainless.tiling import TilingOptions
 @dataclass(frozen=True)
 class SizeEstimate:
     """The estimated diameter (px of the image), the sizes tried on the way and whether the
-    search converged (False: the confirming trial disagreed or nothing was found)."""
+    search converged (False: the refining rounds did not settle or nothing was found)."""
 
     diameter_px: float
     tried_px: tuple[float, ...]
@@ -116,6 +116,7 @@ def estimate_diameter(
         size found), which stop once the estimate moves by less than ``tolerance``
         (relative).
     tolerance : float
+        Relative change of the estimate below which it has converged.
 
     Raises
     ------

@@ -78,10 +78,10 @@ def main() -> int:
                    "auto_diameter_px": round(estimate.diameter_px, 2),
                    "converged": estimate.converged, "trials": len(estimate.tried_px),
                    "search_s": round(search_s, 2)}  # fmt: skip
-            for key, diameter in (("native", native), ("true", true_px),
-                                  ("auto", estimate.diameter_px)):  # fmt: skip
-                if key == "native" and args.skip_native:
-                    continue
+            sizes = {"native": native, "true": true_px, "auto": estimate.diameter_px}
+            if args.skip_native:
+                del sizes["native"]
+            for key, diameter in sizes.items():
                 found = predictor.segment(planes, magnification=native / diameter)
                 row[f"csi_{key}"] = round(_csi(labels, found), 4)
             rows.append(row)

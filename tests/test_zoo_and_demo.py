@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,21 @@ def test_models_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert "pixel size:    0.867 µm" in info and "px across in the training" in info
     assert "planes:        exactly 1" in info
     assert main(["models", "info", "nope"]) == 2
+
+
+def test_models_info_reads_a_trained_model_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "my-model"
+    shutil.copytree(resolve_model("cells-phase"), folder, ignore=shutil.ignore_patterns("zoo.json"))
+    assert main(["models", "info", str(folder)]) == 0
+    info = capsys.readouterr().out
+    assert f"folder:        {folder}" in info
+    assert "stopped by" in info and "steps" in info
+    assert "planes:        exactly 1" in info and "head:          flows" in info
+    assert "validation:    csi@0.50 " in info
+    assert main(["models", "info", str(tmp_path)]) == 2
+    assert "is not a stainless model folder" in capsys.readouterr().err
 
 
 def test_demo_writes_report_tiffs_overlays_and_metrics(

@@ -35,6 +35,7 @@ from stainless.config.loading import format_validation_error, load_yaml
 from stainless.data.normalize import TargetScale
 from stainless.data.plane_stem import PlaneInputs
 from stainless.io.atomic import write_atomically, write_text_atomically
+from stainless.io.json_text import json_text
 
 WEIGHTS = "weights.safetensors"
 MODEL_JSON = "model.json"
@@ -161,7 +162,8 @@ def is_model_folder(folder: Path) -> bool:
     return (folder / WEIGHTS).is_file() and (folder / MODEL_JSON).is_file()
 
 
-def _require_model_folder(folder: Path) -> None:
+def require_model_folder(folder: Path) -> None:
+    """Raise ``ValueError`` unless ``folder`` holds a complete model."""
     if not is_model_folder(folder):
         raise ValueError(
             f"'{folder}' is not a stainless model folder (no {WEIGHTS} + {MODEL_JSON})"
@@ -174,7 +176,7 @@ def last_checkpoint(folder: Path) -> Path:
 
 
 def _json_text(document: Any) -> str:
-    return json.dumps(document, indent=2, default=str) + "\n"
+    return json_text(document)
 
 
 def save_model_folder(
@@ -210,7 +212,7 @@ def update_model_folder(
     folder: Path, *, info: ModelInfo | None = None, meta: dict[str, Any] | None = None
 ) -> None:
     """Replace ``model.json`` with ``info`` and/or merge ``meta`` into ``meta.json``, atomically."""
-    _require_model_folder(folder)
+    require_model_folder(folder)
     if info is not None:
         write_text_atomically(folder / MODEL_JSON, _json_text(asdict(info)))
     if meta is not None:
@@ -245,7 +247,7 @@ def model_kind(folder: Path) -> str | None:
 
 
 def _read_model_json(folder: Path, kind: str) -> dict[str, Any]:
-    _require_model_folder(folder)
+    require_model_folder(folder)
     raw = _read_json_object(folder, MODEL_JSON)
     if raw.get("kind") != kind:
         raise ValueError(f"model '{folder}' is a {raw.get('kind')} model, not a {kind} model")
@@ -371,7 +373,7 @@ def read_separate_index(folder: Path) -> dict[str, Path] | None:
 def write_separate_index(folder: Path, modalities: list[str]) -> None:
     """Index the per-modality model folders ``<folder>/<modality>`` of a ``separate`` model."""
     mapping = {modality: modality for modality in modalities}
-    write_text_atomically(folder / SEPARATE_INDEX, json.dumps(mapping, indent=2) + "\n")
+    write_text_atomically(folder / SEPARATE_INDEX, json_text(mapping))
 
 
 def holds_a_model(folder: Path) -> bool:

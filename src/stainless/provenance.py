@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess
@@ -82,12 +81,13 @@ def write_record(
     (:func:`run_metadata` with ``details``) are added to ``document``.
     """
     from stainless.io.atomic import write_text_atomically
+    from stainless.io.json_text import json_text
 
     record = dict(document)
     if started is not None:
         record["wall_s"] = round(time.perf_counter() - started, 1)
     record["metadata"] = run_metadata(**details)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(path, json.dumps(record, indent=2, default=str) + "\n")
+    write_text_atomically(path, json_text(record))
     print(f"wrote {path}", file=sys.stderr)
     return path

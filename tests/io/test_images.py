@@ -10,7 +10,7 @@ import pytest
 import tifffile
 
 from stainless.io import ImageMetadata, project_z, read_image, read_labels, write_image
-from stainless.io.labels import warn_if_binary_mask
+from stainless.io.labels import warn_if_objects_in_pieces
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
@@ -187,16 +187,21 @@ def test_ome_zarr_full_resolution_level_is_read(tmp_path: Path) -> None:
         read_image(tmp_path / "missing.zarr")
 
 
-def test_binary_mask_given_as_labels_warns() -> None:
+def test_labels_with_an_id_in_pieces_warn_saying_what_they_look_like() -> None:
     mask = np.zeros((10, 10), np.uint8)
     mask[1:3, 1:3] = 255
     mask[6:9, 6:9] = 255
     with pytest.warns(UserWarning, match="single value over 2 separate regions"):
-        warn_if_binary_mask(mask, "mask.png")
+        warn_if_objects_in_pieces(mask, "mask.png")
     mask[6:9, 6:9] = 7
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        warn_if_binary_mask(mask, "labels.png")  # two values: instance labels, no warning
+        warn_if_objects_in_pieces(mask, "labels.png")  # two values: instance labels, no warning
+    mask[1:3, 8:10] = 7  # object 7 now has a second, separate piece
+    with pytest.warns(
+        UserWarning, match=r"1 of 2 objects are in several separate pieces \(id 7: 2"
+    ):
+        warn_if_objects_in_pieces(mask, "pred.png")
 
 
 def test_read_pixel_size_reads_metadata_only(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 import sys
@@ -17,6 +16,7 @@ from rich.progress import track
 from rich.table import Table
 
 from stainless.io.atomic import write_text_atomically
+from stainless.io.json_text import json_text
 from stainless.provenance import run_metadata
 
 OUTPUT_SUFFIXES = (".json", ".csv")
@@ -82,16 +82,6 @@ def group_summaries(
     return {group: summarise(members[group], totals) for group in sorted(members)}
 
 
-def _finite_or_none(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite_or_none(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_finite_or_none(item) for item in value]
-    return value
-
-
 def write_results(
     path: Path,
     per_image: Sequence[dict[str, Any]],
@@ -110,7 +100,7 @@ def write_results(
             **({"groups": groups} if groups else {}),
             "metadata": run_metadata(**details),
         }
-        write_text_atomically(path, json.dumps(_finite_or_none(document), indent=2) + "\n")
+        write_text_atomically(path, json_text(document))
         return
     buffer = io.StringIO()
     columns = list(per_image[0].keys())

@@ -33,7 +33,7 @@ from stainless.io import (
     read_labels,
 )
 from stainless.io.collections import image_stem, strip_suffixes
-from stainless.io.labels import warn_if_binary_mask
+from stainless.io.labels import warn_if_objects_in_pieces
 from stainless.metrics import DEFAULT_THRESHOLDS, error_types, instance_metrics, semantic_metrics
 from stainless.metrics.intensity import translation_metrics
 from stainless.postprocessing.labels import remove_small_objects
@@ -201,8 +201,8 @@ def run_segmentation(args: argparse.Namespace) -> int:
 
     def score(sample: Sample) -> dict[str, Any]:
         pred, gt = _read_pair(sample, read_labels)
-        warn_if_binary_mask(pred, sample.inputs[0].name)
-        warn_if_binary_mask(gt, sample.targets[0].name)
+        warn_if_objects_in_pieces(pred, sample.inputs[0].name)
+        warn_if_objects_in_pieces(gt, sample.targets[0].name)
         metrics = instance_metrics(gt, pred, thresholds=thresholds, min_size_px=args.min_size)
         row = {"n_true": int(metrics.pop("n_true")), "n_pred": int(metrics.pop("n_pred"))}
         if args.errors:

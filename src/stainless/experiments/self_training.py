@@ -42,6 +42,7 @@ from stainless.data.unlabelled import check_unlabelled, find_unlabelled
 from stainless.experiments._pseudo_labels import PseudoLabeller
 from stainless.io import write_text_atomically
 from stainless.io.collections import image_stem
+from stainless.io.json_text import json_text
 from stainless.training._claim import OutputClaim
 from stainless.training._fit import Progress
 from stainless.training.segmentation import train_segmentation
@@ -124,7 +125,7 @@ def self_train(
             raise FileExistsError(
                 f"model folder '{config.output}' exists; pass --overwrite to replace it"
             )
-        write_text_atomically(root / PLAN, json.dumps(plan, indent=2) + "\n")
+        write_text_atomically(root / PLAN, json_text(plan))
         run = _Run(config, root, images, progress, resume and begun, overwrite)
         return run.st_plus_plus() if config.self_training.method == "st++" else run.st()
 
@@ -241,6 +242,6 @@ class _Run:
                 _say(f"reliability: {number + 1}/{len(self.images)} images")
         saved = {"images": self.names, "reliability": [round(s, 4) for s in scores],
                  "mean": round(float(np.mean(scores)), 4)}  # fmt: skip
-        write_text_atomically(record, json.dumps(saved, indent=2) + "\n")
+        write_text_atomically(record, json_text(saved))
         self.record["reliability"] = saved
         return scores

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage as ndi
 
 from stainless.io.images import Image, read_image
 
@@ -72,21 +71,42 @@ def read_labels(path: str | os.PathLike[str], *, axes: str | None = None) -> Ima
     return image
 
 
-def warn_if_binary_mask(labels: NDArray[np.integer], name: str) -> None:
-    """Warn when a label image holds one value over several separate regions.
+def warn_if_objects_in_pieces(labels: NDArray[np.integer], name: str) -> None:
+    """Warn when an id of ``labels`` covers several separate regions, saying what it looks like.
 
-    That is a binary (semantic) mask, not instance labels: every region would count as one object.
+    One value over every region is a binary (semantic) mask, not instance labels; ids in pieces
+    among other ids are objects split by their decoder or their annotator. Either way each id
+    counts as one object when matched. Regions touch along an edge or a corner.
+
+    Parameters
+    ----------
+    labels : (..., Y, X) integer ndarray
+        0 = background.
+    name : str
+        The file, for the message.
     """
-    foreground = labels != 0
-    if not foreground.any() or np.any(labels[foreground] != labels.max()):
+    from skimage.measure import label
+
+    pieces = label(labels, background=0, connectivity=labels.ndim)
+    piece_ids, first = np.unique(np.ravel(pieces), return_index=True)
+    owners = np.ravel(labels)[first[piece_ids != 0]]
+    ids, counts = np.unique(owners, return_counts=True)
+    if ids.size == 0 or counts.max() == 1:
         return
-    _, n_regions = ndi.label(foreground)
-    if n_regions > 1:
-        warnings.warn(
-            f"labels '{name}' hold a single value over {n_regions} separate regions: a binary "
-            "mask, not instance labels; label its connected components first",
-            stacklevel=2,
+    if ids.size == 1:
+        message = (
+            f"labels '{name}' hold a single value over {counts[0]} separate regions: a binary "
+            "mask (or one object in pieces), not instance labels; label its connected "
+            "components first ('stainless labels')"
         )
+    else:
+        worst = int(np.argmax(counts))
+        message = (
+            f"labels '{name}': {int(np.count_nonzero(counts > 1))} of {ids.size} objects are "
+            f"in several separate pieces (id {ids[worst]}: {counts[worst]} pieces); each counts "
+            "as one object when matched"
+        )
+    warnings.warn(message, stacklevel=2)
 
 
 def check_same_shape(image: Image, labels: Image) -> None:

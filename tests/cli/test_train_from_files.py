@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -29,16 +30,45 @@ def _train(folder: Path, output: Path, *extra: str) -> list[str]:
     return ["train", "segmentation", *files, "--max-steps", "2", "--no-progress", *extra]
 
 
-def test_a_cellpose_folder_trains_with_a_held_out_image_and_a_saved_config(
-    tmp_path: Path,
+def test_a_cellpose_folder_trains_on_every_image_and_validates_on_a_cut_of_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = _cellpose_folder(tmp_path / "data", 6)
     assert main(_train(folder, tmp_path / "model")) == 0
+    assert "the last 25 % of the columns of each of the 6 image(s)" in capsys.readouterr().out
     config = load_segmentation_config(tmp_path / "model" / "config.yaml")
-    assert (len(config.data.samples), len(config.data.validation)) == (5, 1)
+    assert (len(config.data.samples), len(config.data.validation)) == (6, 0)
+    assert config.data.validation_fraction == pytest.approx(0.25)
     assert config.model.head == "flows" and config.data.crop_size == 64
     assert all(s.inputs[0].name.endswith("_img.png") for s in config.data.samples)
     assert all(s.labels.name.endswith("_masks.png") for s in config.data.samples)
+
+
+def test_validation_names_the_images_held_out_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _cellpose_folder(tmp_path / "data", 6)
+    argv = _train(folder, tmp_path / "model", "--validation", "field3_img", "field5_img.png")
+    assert main(argv) == 0
+    assert "2 whole image(s) of 6 (field" in capsys.readouterr().out
+    config = load_segmentation_config(tmp_path / "model" / "config.yaml")
+    assert sorted(s.inputs[0].name for s in config.data.validation) == [
+        "field3_img.png",
+        "field5_img.png",
+    ]
+    assert len(config.data.samples) == 4 and config.data.validation_fraction == 0
+    assert main(_train(folder, tmp_path / "other", "--validation", "field9")) == 2
+    assert "--validation 'field9' is not one of the --images files" in capsys.readouterr().err
+
+
+def test_many_images_hold_out_a_seeded_fifth_whole(tmp_path: Path) -> None:
+    from stainless.config.recipe import segmentation_recipe
+
+    pairs = [(tmp_path / f"{i}.png", tmp_path / f"{i}_masks.png") for i in range(20)]
+    recipe = segmentation_recipe(pairs, tmp_path / "m", smallest_side=256, seed=3)
+    assert (len(recipe["data"]["samples"]), len(recipe["data"]["validation"])) == (16, 4)
+    again = segmentation_recipe(pairs, tmp_path / "m", smallest_side=256, seed=3)
+    assert again["data"]["validation"] == recipe["data"]["validation"]
 
 
 def test_few_images_validate_on_a_cut_of_each_and_an_init_is_fine_tuned(tmp_path: Path) -> None:
@@ -166,3 +196,22 @@ def test_the_training_objects_size_is_recorded_and_drives_diameter_and_fine_tuni
     scale = load_segmentation_config(tmp_path / "tuned" / "config.yaml").data.scale
     assert scale == pytest.approx(diameter / big_diameter, rel=1e-3)
     assert 0.35 < scale < 0.6  # about half: the init saw objects half as wide
+
+
+def test_images_of_different_object_sizes_are_each_brought_to_one_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for seed, radius in enumerate((5, 5, 14, 14)):
+        sample = make_synthetic_sample((96, 96), cell_radius_px=radius, seed=seed)
+        image = (sample.nuclear_stain * 250).astype(np.uint8)
+        write_image(folder / f"k{seed}_img.png", image, axes="YX")
+        write_image(folder / f"k{seed}_masks.png", sample.nucleus_labels, axes="YX")
+    assert main(_train(folder, tmp_path / "model")) == 0
+    out = capsys.readouterr().out
+    assert "each image is brought to objects of" in out, out
+    config = load_segmentation_config(tmp_path / "model" / "config.yaml")
+    assert config.data.object_diameter is not None and config.data.scale == 1.0
+    info = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert info["one_diameter"] is True  # segment finds the size of each image

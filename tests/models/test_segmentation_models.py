@@ -67,3 +67,38 @@ def test_transfer_network_uses_the_chosen_translation_output() -> None:
     instance = TransferNetwork(body, target_index=0, head="distance", classes=2, alpha=10.0)
     assert instance(x).shape == (1, 2, 16, 16)
     assert instance.adapter is not None and semantic.adapter is None
+
+
+@pytest.mark.parametrize("channels", [2, 3])
+def test_an_init_with_fewer_input_channels_starts_as_the_init(channels: int) -> None:
+    from stainless.model_folder import read_segmentation_config, resolve_model
+    from stainless.models.build import (
+        build_segmentation_network,
+        load_local_weights,
+        load_segmentation_network,
+    )
+
+    folder = resolve_model("cells-phase")  # a real one-channel model
+    init, _ = load_segmentation_network(folder)
+    network = build_segmentation_network(read_segmentation_config(folder).model, channels)
+    with pytest.warns(UserWarning, match=rf"takes 1 input channel\(s\), this model {channels}"):
+        load_local_weights(network.backbone, folder)
+    network.eval()
+    image = torch.rand(1, 1, 64, 64)
+    with torch.no_grad():
+        expected = init(image)
+        got = network(torch.cat([image, torch.zeros(1, channels - 1, 64, 64)], dim=1))
+    assert torch.allclose(got, expected, atol=1e-5)
+    with torch.no_grad():  # the new channels' weights are zero, not random
+        other = network(torch.cat([image, torch.rand(1, channels - 1, 64, 64)], dim=1))
+    assert torch.allclose(other, expected, atol=1e-5)
+
+
+def test_a_one_channel_model_from_a_colour_init_sums_its_input_weights() -> None:
+    from stainless.models.build import adapt_input_channels
+
+    kernel = torch.rand(8, 3, 3, 3)
+    one = adapt_input_channels(kernel, torch.Size((8, 1, 3, 3)))
+    assert one is not None and torch.allclose(one[:, 0], kernel.sum(dim=1))
+    assert adapt_input_channels(kernel, torch.Size((8, 2, 3, 3))) is None
+    assert adapt_input_channels(kernel, torch.Size((4, 3, 3, 3))) is None

@@ -22,9 +22,9 @@ from stainless.training.segmentation import train_segmentation
 from tests.training.conftest import translation_config, write_synthetic_pairs
 
 
-
 def _refuse_constant(constant: str) -> None:
     raise AssertionError(f"meta.json holds {constant}, which is not JSON")
+
 
 def write_segmentation_data(folder: Path, seeds: list[int], size: int = 64) -> None:
     """``img<seed>.tif`` (nuclear stain), ``nuc<seed>.tif`` and ``cell<seed>.tif`` labels."""

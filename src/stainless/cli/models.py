@@ -99,8 +99,9 @@ def _print_inputs(folder: Path, stated_pixel_size: str = "") -> None:
     else:
         planes = f"exactly {info.in_channels}"
     print(f"planes:        {planes}")
-    if getattr(info, "channels", None):
-        print(f"channels:      {info.channels} (the image channels it was trained on, 1-based)")
+    channels = getattr(info, "channels", None)
+    if channels:
+        print(f"channels:      {channels} (the image channels it was trained on, 1-based)")
     if info.pixel_size_um is not None:
         print(f"pixel size:    {info.pixel_size_um:.3g} µm (inputs at another size are resampled)")
     else:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
     from stainless.model_folder import SegmentationModelInfo
 
 EXAMPLES = """examples:
@@ -64,8 +66,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=Path,
         metavar="DIR|GLOB",
         help="... and these instance labels, paired by name as 'evaluate' pairs them; a "
-        "validation share is held out and the recipe chosen for you (the config it used is "
-        "saved in the model folder)",
+        "cut of every image validates (whole images from 20 images on, or --validation) and "
+        "the recipe is chosen for you (the config it used is saved in the model folder)",
+    )
+    segmentation.add_argument(
+        "--validation",
+        nargs="+",
+        metavar="NAME",
+        help="with --images: these images (file names or stems) validate and tune the "
+        "thresholds, whole; default: a cut of every image (under 20 images), else a fifth",
     )
     segmentation.add_argument(
         "--init",
@@ -186,7 +195,7 @@ def _config_from_files(args: argparse.Namespace, overrides: dict[str, Any]) -> A
     :func:`stainless.config.recipe.segmentation_recipe`, then the command-line overrides."""
     from stainless.cli._inputs import named_files
     from stainless.config.loading import segmentation_config_from_mapping
-    from stainless.config.recipe import segmentation_recipe
+    from stainless.config.recipe import describe_validation, segmentation_recipe
     from stainless.data.object_size import object_diameters
     from stainless.io import pair_by_name, read_header, read_labels
     from stainless.model_folder import model_kind, read_segmentation_info, resolve_model
@@ -219,11 +228,14 @@ def _config_from_files(args: argparse.Namespace, overrides: dict[str, Any]) -> A
     smallest = min(min(read_header(s.inputs[0]).yx_shape) for s in pairs.samples)
     init = resolve_model(args.init) if args.init is not None else None
     fine_tune = init is not None and model_kind(init) == "segmentation"
-    scale = None
-    if fine_tune and init is not None and not read_segmentation_info(init).one_diameter:
-        scale = matching_scale(
-            read_segmentation_info(init), float(np.median(np.concatenate(diameters)))
-        )
+    scale, object_diameter = None, None
+    init_info = read_segmentation_info(init) if fine_tune and init is not None else None
+    if init_info is not None and init_info.one_diameter:
+        pass  # fine-tuning brings every image to the init's object size already
+    elif (per_image := per_image_diameter(diameters, init_info)) is not None:
+        scale, object_diameter = 1.0, per_image
+    elif init_info is not None:
+        scale = matching_scale(init_info, float(np.median(np.concatenate(diameters))))
     raw = segmentation_recipe(
         [(s.inputs[0], s.targets[0]) for s in pairs.samples],
         args.output,
@@ -232,8 +244,47 @@ def _config_from_files(args: argparse.Namespace, overrides: dict[str, Any]) -> A
         fine_tune=fine_tune,
         seed=args.seed or 0,
         scale=scale,
+        object_diameter=object_diameter,
+        validation_names=args.validation,
     )
+    print(describe_validation(raw))
     return segmentation_config_from_mapping(raw, "--images/--labels", **overrides)
+
+
+SIZE_SPREAD = 1.5
+"""Images whose median object diameters differ more than this factor are each brought to one
+object size for training (``data.object_diameter``); below it one scale serves them all."""
+
+
+def per_image_diameter(
+    diameters: list[NDArray[np.float64]], init: SegmentationModelInfo | None
+) -> float | None:
+    """The object size (px) to bring every training image to, when their objects' sizes differ
+    by more than :data:`SIZE_SPREAD` (a 14 px kind beside a 50 px one: one scale would show each
+    at another size); None when one scale serves. The size is the init model's (its training
+    objects as its network saw them) or, from scratch, the median over the images.
+
+    Parameters
+    ----------
+    diameters : list of (N_i,) float ndarray
+        Equivalent diameters of each image's objects.
+    init : SegmentationModelInfo, optional
+        The model being fine-tuned, when it records a single scale (not ``one_diameter``).
+    """
+    medians = [float(np.median(d)) for d in diameters]
+    if max(medians) <= SIZE_SPREAD * min(medians):
+        return None
+    if init is not None and init.object_diameter_px is not None:
+        target = init.object_diameter_px * init.input_scale
+    else:
+        target = float(np.median(medians))
+    target = round(float(np.clip(target, 4.0, 200.0)), 1)
+    print(
+        f"objects are {min(medians):.0f}-{max(medians):.0f} px across (median per image): each "
+        f"image is brought to objects of {target:g} px for training, and segment finds the "
+        "size of each new image (or takes --diameter)"
+    )
+    return target
 
 
 def matching_scale(init: SegmentationModelInfo, diameter_px: float) -> float | None:
@@ -273,6 +324,11 @@ def run_segmentation(args: argparse.Namespace) -> int:
     elif args.config is None:
         raise ValueError("give --config, or --images and --labels (with --output)")
     else:
+        if args.validation:
+            raise ValueError(
+                "--validation goes with --images/--labels; a config names its validation "
+                "images in data.validation (or cuts each image with data.validation_fraction)"
+            )
         config = load_segmentation_config(args.config, **overrides, **{"model.init": args.init})
     if args.retune:
         tuning = retune_model_folder(config.output)

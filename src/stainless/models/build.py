@@ -6,6 +6,7 @@ config fields, so a renamed field fails loudly. (After CAREamics' config → mod
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,7 @@ def load_local_weights(backbone: nn.Module, path: Path) -> None:
     the segmentation network's ``backbone.`` prefix) and shape match are copied, the rest keep
     their random values. Nothing is downloaded."""
     state: Any
+    source = path.name
     if path.is_dir():
         if not model_folder.is_model_folder(path):
             raise ValueError(f"model.encoder_weights '{path}' is a folder but not a model folder")
@@ -185,7 +187,52 @@ def load_local_weights(backbone: nn.Module, path: Path) -> None:
         raise ValueError(
             f"model.encoder_weights '{path}': no tensor matches the backbone's names and shapes"
         )
-    backbone.load_state_dict(matching, strict=False)
+    adapted, left_random = {}, []
+    for name in sorted(set(state) & set(own) - set(matching)):
+        kernel = adapt_input_channels(state[name], own[name].shape)
+        if kernel is None:
+            left_random.append(name)
+        else:
+            adapted[name] = kernel
+    backbone.load_state_dict({**matching, **adapted}, strict=False)
+    for name, kernel in adapted.items():
+        was, now = state[name].shape[1], kernel.shape[1]
+        how = (
+            f"channel(s) 1-{was} start from its weights, {was + 1}-{now} from zero (the model "
+            "begins as the init and learns what the new channels add)"
+            if now > was
+            else "its input weights summed (as if the one channel were each of its channels)"
+        )
+        warnings.warn(
+            f"the init '{source}' takes {was} input channel(s), this model {now}: {how}",
+            stacklevel=2,
+        )
+    if left_random:
+        warnings.warn(
+            f"{len(left_random)} tensor(s) of the init '{source}' have other shapes "
+            f"here and start random: {', '.join(left_random[:4])}"
+            + (" ..." if len(left_random) > 4 else ""),
+            stacklevel=2,
+        )
+
+
+def adapt_input_channels(kernel: torch.Tensor, shape: torch.Size) -> torch.Tensor | None:
+    """A first-layer kernel ``(O, C, kY, kX)`` for ``shape`` ``(O, C', kY, kX)``: the extra input
+    channels zero (C' > C), or all channels summed into one (C' = 1); None for any other
+    difference (the tensor stays random)."""
+    if (
+        kernel.ndim != 4
+        or len(shape) != 4
+        or kernel.shape[:1] + kernel.shape[2:] != (shape[:1] + shape[2:])
+    ):
+        return None
+    channels = shape[1]
+    if channels > kernel.shape[1]:
+        extra = kernel.new_zeros((shape[0], channels - kernel.shape[1], *shape[2:]))
+        return torch.cat([kernel, extra], dim=1)
+    if channels == 1:
+        return kernel.sum(dim=1, keepdim=True)
+    return None
 
 
 def load_translation_network(folder: Path) -> tuple[nn.Module, TranslationModelInfo]:

@@ -57,21 +57,31 @@ class PlainProgress(Callback):
         self.first_step = trainer.global_step
 
     def line(self, trainer: pl.Trainer) -> str:
-        """The progress line for the trainer's current state."""
+        """The progress line for the trainer's current state.
+
+        While the time budget would end the run before the step cap, the line counts towards
+        the steps the budget is expected to reach (``step 192 of ~950 (time budget 72m)``), not
+        towards an epoch cap the run will never see.
+        """
         step = trainer.global_step
         elapsed = time.monotonic() - self.started
         done = step - self.first_step
         remaining = (self.total_steps - step) * elapsed / done if done else float("nan")
+        by_budget = False
         if self.budget_s is not None:
-            remaining = min(remaining, max(self.budget_s - elapsed, 0.0))
+            left = max(self.budget_s - elapsed, 0.0)
+            by_budget = not remaining <= left  # also while the rate is unknown
+            remaining = min(remaining, left)
         loss = trainer.callback_metrics.get("loss")
         loss_text = f"loss {float(loss):.4f}" if loss is not None else "loss -"
         eta = _duration(remaining) if remaining == remaining else "-"
         epoch = max(step - 1, 0) // self.steps_per_epoch + 1  # the epoch the last step was in
-        return (
-            f"step {step}/{self.total_steps} (epoch {epoch}/{trainer.max_epochs})  {loss_text}  "
-            f"elapsed {_duration(elapsed)}  ETA {eta}"
-        )
+        if by_budget and self.budget_s is not None:
+            expected = f" of ~{step + round(remaining * done / elapsed)}" if done else ""
+            where = f"step {step}{expected} (epoch {epoch}; time budget {_duration(self.budget_s)})"
+        else:
+            where = f"step {step}/{self.total_steps} (epoch {epoch}/{trainer.max_epochs})"
+        return f"{where}  {loss_text}  elapsed {_duration(elapsed)}  ETA {eta}"
 
     def _print(self, text: str) -> None:
         print(text, file=self.stream or sys.stderr, flush=True)

@@ -230,12 +230,13 @@ def _config_from_files(args: argparse.Namespace, overrides: dict[str, Any]) -> A
     fine_tune = init is not None and model_kind(init) == "segmentation"
     scale, object_diameter = None, None
     init_info = read_segmentation_info(init) if fine_tune and init is not None else None
-    if init_info is not None and init_info.one_diameter:
-        pass  # fine-tuning brings every image to the init's object size already
-    elif (per_image := per_image_diameter(diameters, init_info)) is not None:
-        scale, object_diameter = 1.0, per_image
-    elif init_info is not None:
-        scale = matching_scale(init_info, float(np.median(np.concatenate(diameters))))
+    # an init trained at one object size brings every image to that size itself (fine_tuning)
+    if init_info is None or not init_info.one_diameter:
+        object_diameter = per_image_diameter(diameters, init_info)
+        if object_diameter is not None:
+            scale = 1.0
+        elif init_info is not None:
+            scale = matching_scale(init_info, float(np.median(np.concatenate(diameters))))
     raw = segmentation_recipe(
         [(s.inputs[0], s.targets[0]) for s in pairs.samples],
         args.output,

@@ -163,8 +163,9 @@ def load_local_weights(backbone: nn.Module, path: Path) -> None:
     """Initialise ``backbone`` from a local weight file (safetensors, or a state dict read with
     ``torch.load(weights_only=True)``) or from a trained stainless segmentation model folder
     (fine-tuning it, as Cellpose users fine-tune ``cyto``): tensors whose name (with or without
-    the segmentation network's ``backbone.`` prefix) and shape match are copied, the rest keep
-    their random values. Nothing is downloaded."""
+    the segmentation network's ``backbone.`` prefix) and shape match are copied; a first-layer
+    kernel with another number of input channels is adapted (:func:`adapt_input_channels`) and
+    said in a warning, as are tensors left random. Nothing is downloaded."""
     state: Any
     source = path.name
     if path.is_dir():
@@ -197,8 +198,10 @@ def load_local_weights(backbone: nn.Module, path: Path) -> None:
     backbone.load_state_dict({**matching, **adapted}, strict=False)
     for name, kernel in adapted.items():
         was, now = state[name].shape[1], kernel.shape[1]
+        old_channels = "channel 1" if was == 1 else f"channels 1-{was}"
+        new_channels = f"channel {now}" if now == was + 1 else f"channels {was + 1}-{now}"
         how = (
-            f"channel(s) 1-{was} start from its weights, {was + 1}-{now} from zero (the model "
+            f"{old_channels} start(s) from its weights, {new_channels} from zero (the model "
             "begins as the init and learns what the new channels add)"
             if now > was
             else "its input weights summed (as if the one channel were each of its channels)"

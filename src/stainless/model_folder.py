@@ -175,10 +175,6 @@ def last_checkpoint(folder: Path) -> Path:
     return folder / CHECKPOINTS / LAST_CHECKPOINT
 
 
-def _json_text(document: Any) -> str:
-    return json_text(document)
-
-
 def save_model_folder(
     folder: Path,
     config: BaseModel,
@@ -203,8 +199,8 @@ def save_model_folder(
     tensors = {key: value.detach().cpu().contiguous() for key, value in state.items()}
     write_atomically(folder / WEIGHTS, lambda temporary: save_file(tensors, str(temporary)))
     write_text_atomically(folder / CONFIG_YAML, dump_config(config))
-    write_text_atomically(folder / MODEL_JSON, _json_text(asdict(info)))
-    write_text_atomically(folder / META_JSON, _json_text(meta))
+    write_text_atomically(folder / MODEL_JSON, json_text(asdict(info)))
+    write_text_atomically(folder / META_JSON, json_text(meta))
     return folder
 
 
@@ -214,9 +210,9 @@ def update_model_folder(
     """Replace ``model.json`` with ``info`` and/or merge ``meta`` into ``meta.json``, atomically."""
     require_model_folder(folder)
     if info is not None:
-        write_text_atomically(folder / MODEL_JSON, _json_text(asdict(info)))
+        write_text_atomically(folder / MODEL_JSON, json_text(asdict(info)))
     if meta is not None:
-        write_text_atomically(folder / META_JSON, _json_text({**read_meta(folder), **meta}))
+        write_text_atomically(folder / META_JSON, json_text({**read_meta(folder), **meta}))
 
 
 def _read_json_object(folder: Path, name: str) -> dict[str, Any]:

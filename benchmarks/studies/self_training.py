@@ -233,7 +233,8 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def save(path: Path, rows: list[dict[str, Any]], command: str, started: float) -> None:
-    """Writes the rows so far, their summary, the command and run metadata."""
+    """Writes the rows so far (each with the command that made it), their summary, the latest
+    command and run metadata."""
     from stainless.provenance import write_record
 
     write_record(path, {"study": "supervised vs ST vs ST++ at equal wall time", "rows": rows,
@@ -268,7 +269,7 @@ def main() -> int:
                 rows.append({"testbed": name, "seed": seed, "labelled": bed["labelled"],
                              "unlabelled": bed["pool"], "inference_s_per_image":
                              round(per_image, 2), "minutes_per_row": args.minutes,
-                             **row})  # fmt: skip
+                             "command": command, **row})  # fmt: skip
                 print(rows[-1], file=sys.stderr, flush=True)
                 save(path, rows, command, started)  # an interrupted study keeps its rows
             plot(rows, RESULTS / "self_training.png")

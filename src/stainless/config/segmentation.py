@@ -17,21 +17,28 @@ class SegmentationSampleConfig(SampleBase):
     cell label image of a 3-class (background / nucleus / cytoplasm) model, whose ``labels`` are
     then the nuclei. ``region`` = (y0, x0, y1, x1) restricts the sample to a rectangle.
     ``pseudo``: the labels are a model's pseudo-labels (self-training), so the crops of this
-    image get the strong augmentation (:mod:`stainless.data.strong_augment`).
+    image get the strong augmentation (:mod:`stainless.data.strong_augment`). ``weight``: how
+    often the image is drawn for a crop relative to the others (a manifest's ``weight`` column;
+    balances sets of very different image counts).
     """
 
     labels: Path
     cells: Path | None = None
     pseudo: bool = False
+    weight: float = Field(1.0, gt=0)
 
 
 class AugmentConfig(Strict):
     """Training augmentations, each switchable ([Han2024] found rotation hurt).
 
     ``scaling`` = (min, max) zoom factor, ``rotation`` = any angle, ``intensity`` = random
-    contrast/brightness/gamma of the normalised input, ``invert`` = bright and dark swapped on
-    half of the crops, ``colour`` = a random gain and offset per input plane
-    (:mod:`stainless.data.colour`).
+    contrast, brightness and noise of the normalised input, ``invert`` = bright and dark swapped
+    on half of the crops, ``colour`` = a random gain and offset per input plane
+    (:mod:`stainless.data.colour`), ``gamma`` = a random intensity curve x^γ (γ 0.5–2),
+    ``blur`` = a Gaussian blur (σ 0.5–2 px) on half of the crops, ``channel_dropout`` = the
+    probability that the planes after the first (a cell model's nucleus channel) are zeroed, so
+    the model also works without them. The last three remove modality cues for a generalist
+    (issue 25). An absent plane (all zeros, as the model sees a missing channel) stays zeros.
     """
 
     flips: bool = True
@@ -41,6 +48,9 @@ class AugmentConfig(Strict):
     intensity: bool = False
     invert: bool = False
     colour: bool = False
+    gamma: bool = False
+    blur: bool = False
+    channel_dropout: float = Field(0.0, ge=0.0, le=1.0)
 
     @field_validator("scaling")
     @classmethod

@@ -59,6 +59,8 @@ class LoadedSegmentationSample:
         Magnification that brings its objects to the training diameter (1: as it is).
     pseudo : bool
         Its labels are pseudo-labels: its crops get the strong augmentation.
+    weight : float
+        How often it is drawn for a crop relative to the other samples.
     """
 
     name: str
@@ -67,6 +69,7 @@ class LoadedSegmentationSample:
     cells: NDArray[np.int32] | None
     zoom: float = 1.0
     pseudo: bool = False
+    weight: float = 1.0
 
     def classes(self) -> NDArray[np.uint8]:
         """Per-pixel class used for balanced sampling: 0/1, or 0/1/2 with cells."""
@@ -114,7 +117,9 @@ def load_segmentation_sample(
             stacklevel=2,
         )
     cells = _read_instance_labels(sample.cells, shape, sample) if sample.cells else None
-    return LoadedSegmentationSample(sample.label, inputs, labels, cells, pseudo=sample.pseudo)
+    return LoadedSegmentationSample(
+        sample.label, inputs, labels, cells, pseudo=sample.pseudo, weight=sample.weight
+    )
 
 
 def load_configured_samples(
@@ -146,8 +151,8 @@ def at_object_diameter(
 def samples_from_segmentation_manifest(
     path: Path, split: str | None
 ) -> list[SegmentationSampleConfig]:
-    """Rows of a CSV (``input*``, ``labels``, optional ``cells``, ``name``, ``split``) whose
-    ``split`` equals ``split`` (all rows when ``split`` is None). Paths are relative to the CSV."""
+    """Rows (``input*``, ``labels``, optional ``cells``/``name``/``split``/``weight``; blank
+    ``input*`` cells skipped) of a CSV whose ``split`` equals ``split`` (None: all rows)."""
     table = read_manifest_table(path)
     input_columns = table.columns_starting("input")
     if not input_columns or "labels" not in table.header:
@@ -157,9 +162,10 @@ def samples_from_segmentation_manifest(
     return [
         SegmentationSampleConfig(
             name=row.get("name") or None,
-            inputs=[table.file(row[c]) for c in input_columns],
+            inputs=[table.file(row[c]) for c in input_columns if row[c]],
             labels=table.file(row["labels"]),
             cells=table.file(row["cells"]) if row.get("cells") else None,
+            weight=float(row["weight"]) if row.get("weight") else 1.0,
         )
         for row in table.rows
         if split is None or row.get("split", "") == split
@@ -294,6 +300,8 @@ class SegmentationCrops(Dataset[dict[str, torch.Tensor]]):
         self.stem = stem
         self.epoch = 0
         self.class_pixels = [self._pixels_by_class(s) for s in samples]
+        weights = np.array([s.weight for s in samples], dtype=np.float64)
+        self.draw_probability = None if np.all(weights == weights[0]) else weights / weights.sum()
 
     @staticmethod
     def _pixels_by_class(sample: LoadedSegmentationSample) -> list[NDArray[np.intp]]:
@@ -321,7 +329,8 @@ class SegmentationCrops(Dataset[dict[str, torch.Tensor]]):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng((self.seed, self.epoch, index))
-        which = int(rng.integers(len(self.samples)))
+        count, p = len(self.samples), self.draw_probability
+        which = int(rng.integers(count) if p is None else rng.choice(count, p=p))
         sample = self.samples[which]
         size = self.data.crop_size + 2 * MARGIN_PX
         centre = self._centre(which, rng)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage as ndi
 
+from stainless.data.augment import gaussian_blur
 from stainless.data.colour import jitter_colour
 
 BLUR_PROBABILITY = 0.5
@@ -31,7 +31,7 @@ def strong_augment(
     patch = jitter_colour(patch, rng)
     if rng.random() < BLUR_PROBABILITY:
         sigma = float(rng.uniform(0.5, 1.5))
-        patch = np.stack([ndi.gaussian_filter(plane, sigma) for plane in patch]).astype(np.float32)
+        patch = gaussian_blur(patch, sigma)
     if rng.random() < CUTOUT_PROBABILITY:
         height, width = labels.shape
         box_h = int(height * rng.uniform(0.1, 0.3))

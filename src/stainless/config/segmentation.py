@@ -25,7 +25,7 @@ class SegmentationSampleConfig(SampleBase):
     labels: Path
     cells: Path | None = None
     pseudo: bool = False
-    weight: float = Field(1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0)
 
 
 class AugmentConfig(Strict):

@@ -60,7 +60,7 @@ def photometric_augment(
     per-plane colour jitter (``colour``), a blur on half of the crops (``blur``), then contrast /
     brightness / noise (``intensity``). A plane that is all zeros (an absent channel, as
     :func:`stainless.io.channels.select_channels` feeds it) stays all zeros, as at prediction."""
-    absent = ~patch.reshape(len(patch), -1).any(axis=1)
+    absent = np.logical_not(patch.reshape(len(patch), -1).any(axis=1))
     if augment.channel_dropout and len(patch) > 1 and rng.random() < augment.channel_dropout:
         absent[1:] = True
     if augment.invert and rng.random() < 0.5:

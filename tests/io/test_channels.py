@@ -49,11 +49,17 @@ def test_an_empty_channel_is_zeros_and_reported_once(monkeypatch: pytest.MonkeyP
     assert not caught  # once per channel
 
 
-def test_a_grey_image_feeds_the_first_channel_only() -> None:
+def test_a_grey_image_feeds_the_first_channel_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(channel_module, "_reported_single_plane", set())
     grey = np.arange(16, dtype=np.uint16).reshape(1, 4, 4)
-    picked = select_channels(grey, None, [2, 1], SOURCE)
+    with pytest.warns(UserWarning, match=r"has one channel: it feeds input 1; channel\(s\) \[1\]"):
+        picked = select_channels(grey, None, [2, 1], SOURCE)
     np.testing.assert_array_equal(picked[0], grey[0])
     assert picked[1].max() == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        select_channels(grey, None, [2, 1], SOURCE)  # said once per run
+        select_channels(grey, None, [1, 0], SOURCE)  # nucleus absent on purpose: nothing to say
 
 
 def test_channels_the_image_lacks_are_named() -> None:

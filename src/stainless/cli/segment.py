@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,12 +13,18 @@ from stainless.cli import _blockwise, _inputs, _outputs
 from stainless.cli._memory import check_memory
 from stainless.cli._report import progress
 
+if TYPE_CHECKING:
+    from stainless.inference.nuclei_seeded import NucleiSeededSegmenter
+    from stainless.inference.segmenter import SegmentationPredictor
+
 EXAMPLES = """examples:
   stainless segment --model models/nuclei --input images/ --output labels/
   stainless segment --model models/nuclei --input img.tif --output out/ --outlines --min-size 30
   stainless segment --model models/nuclei --input big.ome.tif --output out/ --tile 1024 --h 0.2
   stainless segment --model nuclei-fluorescence --input dapi/ --output labels/ --tta
   stainless segment --model cells-phase --input phase/ --output look/ --outlines --diameter 90
+  stainless segment --model cells --input rgb_cells/ --output cells/ --channels 2,1
+  stainless segment --model cells --input rgb_cells/ --output cells/ --channels 2,1 --nuclei-seeded
   stainless segment --model nuclei-fluorescence --input slide.ome.tif --output slide_labels.zarr
   stainless segment --model nuclei-fluorescence --input plate/ --output plate_labels/ \
       --format ome-zarr --workers 2
@@ -67,6 +74,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "one object size, such as 'nuclei', unless --pixel-size is given; else no resampling; "
         "`stainless models info` / model.json give the model's own)",
     )
+    parser.add_argument(
+        "--nuclei-seeded",
+        action="store_true",
+        help="cells grown from nuclei: the nucleus model (--nuclei-model) finds the nuclei in the "
+        "nucleus channel, each seeds one cell in the cell model's foreground (two-channel cell "
+        "models such as 'cells'; the image must have a nucleus channel)",
+    )
+    parser.add_argument(
+        "--nuclei-model",
+        default="nuclei",
+        metavar="MODEL",
+        help="nucleus model for --nuclei-seeded (default: the built-in 'nuclei')",
+    )
     parser.add_argument("--outlines", action="store_true", help="also write an outline PNG")
     _blockwise.add_blockwise_options(
         parser,
@@ -111,6 +131,23 @@ def _overrides(args: argparse.Namespace) -> dict[str, float]:
     return overrides
 
 
+def _seeded_segmenter(
+    args: argparse.Namespace, predictor: SegmentationPredictor
+) -> NucleiSeededSegmenter | None:
+    """The nucleus-seeded segmenter of ``--nuclei-seeded`` (None without it)."""
+    if not args.nuclei_seeded:
+        return None
+    from stainless.inference.nuclei_seeded import NucleiSeededSegmenter
+    from stainless.inference.segmenter import SegmentationPredictor
+
+    if _blockwise.wants_zarr(args) or args.pixel_size is not None:
+        raise ValueError(
+            "--nuclei-seeded writes TIFF labels of whole images (no OME-Zarr, no --pixel-size)"
+        )
+    nuclei = SegmentationPredictor.load(args.nuclei_model, args.device, args.precision)
+    return NucleiSeededSegmenter(predictor, nuclei)
+
+
 def run(args: argparse.Namespace) -> int:
     """Load the model, check every input's header and every output name first, then segment;
     the outputs appear together when every input succeeded (nothing half-written)."""
@@ -149,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
         if args.diameter is not None
         else _inputs.PixelSizes(args.pixel_size, predictor.info.pixel_size_um)
     )
+    seeded = _seeded_segmenter(args, predictor)
     if _blockwise.wants_zarr(args):
         from stainless.cli._zarr_jobs import segment_into_zarr
 
@@ -172,8 +210,12 @@ def run(args: argparse.Namespace) -> int:
                 magnification = native_diameter(predictor.info) / found
                 print(f"{name}: object diameter {found:.1f} px (found automatically)",
                       file=sys.stderr)  # fmt: skip
-            labels = predictor.segment(planes, options, thresholds, pixel,
-                                       magnification=magnification)  # fmt: skip
+            labels: np.ndarray
+            if seeded is not None:
+                labels = seeded.segment(planes, files[0], options, thresholds, magnification)
+            else:
+                labels = predictor.segment(planes, options, thresholds, pixel,
+                                           magnification=magnification)  # fmt: skip
             largest = int(labels.max(initial=0))
             dtype = np.uint16 if largest <= np.iinfo(np.uint16).max else np.uint32
             out = planned[name][0]

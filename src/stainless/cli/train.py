@@ -231,6 +231,8 @@ def _config_from_files(args: argparse.Namespace, overrides: dict[str, Any]) -> A
     scale, object_diameter = None, None
     init_info = read_segmentation_info(init) if fine_tune and init is not None else None
     # an init trained at one object size brings every image to that size itself (fine_tuning)
+    if init_info is not None:
+        warn_far_sizes(pairs.samples, diameters, init_info)
     if init_info is None or not init_info.one_diameter:
         object_diameter = per_image_diameter(diameters, init_info)
         if object_diameter is not None:
@@ -250,6 +252,31 @@ def _config_from_files(args: argparse.Namespace, overrides: dict[str, Any]) -> A
     )
     print(describe_validation(raw))
     return segmentation_config_from_mapping(raw, "--images/--labels", **overrides)
+
+
+REACHABLE_ZOOM = 4.0
+"""Resampling brings objects at most this factor up or down to a model's size
+(:func:`stainless.data.segmentation.at_object_diameter` clips there)."""
+
+
+def warn_far_sizes(
+    samples: list[Any], diameters: list[NDArray[np.float64]], init: SegmentationModelInfo
+) -> None:
+    """Warn about training images whose objects (median of ``diameters``) are more than
+    :data:`REACHABLE_ZOOM` times smaller or larger than the init model's training objects: no
+    resampling shows them to it at its size, so they are learnt at a size it never saw."""
+    if init.object_diameter_px is None:
+        return
+    native = init.object_diameter_px
+    for sample, sizes in zip(samples, diameters, strict=True):
+        median = float(np.median(sizes))
+        if not native / REACHABLE_ZOOM <= median <= native * REACHABLE_ZOOM:
+            warnings.warn(
+                f"labels '{sample.targets[0]}': objects of {median:.0f} px median diameter, "
+                f"beyond x{REACHABLE_ZOOM:g} of the init model's {native:.0f} px; resampling "
+                "cannot bring them to its size (check the labels, or train from scratch)",
+                stacklevel=2,
+            )
 
 
 SIZE_SPREAD = 1.5
@@ -291,14 +318,12 @@ def per_image_diameter(
 def matching_scale(init: SegmentationModelInfo, diameter_px: float) -> float | None:
     """The ``data.scale`` that shows objects of ``diameter_px`` (the user's labels) to a model
     being fine-tuned at the size of its own training objects (``SegmentationModelInfo``
-    ``init``); None when the model does not record that size. Kept within the supported
-    resampling range."""
-    from stainless.model_folder import MAX_INPUT_SCALE, MIN_INPUT_SCALE
-
+    ``init``); None when the model does not record that size. Kept within the resampling
+    range of training (``data.scale``: ×¼ to ×:data:`REACHABLE_ZOOM`)."""
     scale = init.scale_at(diameter_px)
     if scale is None or init.object_diameter_px is None:
         return None
-    chosen = float(np.clip(scale, MIN_INPUT_SCALE, MAX_INPUT_SCALE))
+    chosen = float(np.clip(scale, 1.0 / REACHABLE_ZOOM, REACHABLE_ZOOM))
     print(
         f"objects are {diameter_px:.0f} px across (median); the init model's were "
         f"{init.object_diameter_px:.0f} px at scale {init.input_scale:g}: training at scale "

@@ -26,6 +26,7 @@ EMPTY_LEVELS = 2
 """An integer channel spanning at most this many grey levels counts as empty."""
 
 _reported_empty: set[str] = set()
+_reported_single_plane: set[str] = set()
 
 
 def parse_channels(text: str) -> ChannelList:
@@ -103,6 +104,9 @@ def select_channels(
     if count == 1:
         first = next(i for i, entry in enumerate(channels) if entry not in ABSENT)
         indices: list[int | None] = [0 if i == first else None for i in range(len(channels))]
+        unmet = [entry for i, entry in enumerate(channels) if i > first and entry not in ABSENT]
+        if unmet:
+            _report_single_plane(source, first, unmet)
     else:
         indices = [_index(entry, names, count, source) for entry in channels]
     selected = np.zeros((len(channels), *planes.shape[1:]), dtype=planes.dtype)
@@ -124,5 +128,18 @@ def _report_empty(entry: int | str, source: Path) -> None:
     warnings.warn(
         f"channel {entry!r} is empty in '{source}' (and maybe other images); it is fed as "
         "zeros, not normalised",
+        stacklevel=3,
+    )
+
+
+def _report_single_plane(source: Path, first: int, unmet: list[int | str]) -> None:
+    """Once per run: a grey image given channels for more inputs than its one plane."""
+    key = str(unmet)
+    if key in _reported_single_plane:
+        return
+    _reported_single_plane.add(key)
+    warnings.warn(
+        f"'{source}' (and maybe other images) has one channel: it feeds input {first + 1}; "
+        f"channel(s) {unmet} named for the other inputs are fed as zeros (absent)",
         stacklevel=3,
     )

@@ -240,3 +240,31 @@ def test_the_summary_table_gives_mean_and_std_over_seeds_in_k_order() -> None:
     lines = summary_table(rows).splitlines()
     assert lines[2] == "| t | v | 1 | random | 0.300 ± 0.100 | 0.500 ± 0.000 | 2 | 10.0 |"
     assert [line.split(" | ")[2:4] for line in lines[3:]] == [["1", "built-in"], ["5", "random"]]
+
+
+def test_score_inits_adds_the_untouched_init_once(seg_folder: Path) -> None:
+    trained = seg_folder / "trained"
+    seg = str(seg_folder / "seg.yaml")
+    assert main(["train", "segmentation", "--config", seg, "--output", str(trained)]) == 0
+    experiment = {
+        "csv": "sweep.csv",
+        "runs": "runs",
+        "tasks": {"nuclei": "seg.yaml"},
+        "inits": {"trained": "trained", "random": None},
+        "k": [1],
+        "seeds": [0],
+        "score_inits": True,
+        "test": [{"inputs": ["img2.tif"], "labels": "nuc2.tif"}],
+        "tile": 64,
+    }
+    path = write_config(seg_folder, experiment, "sweep.yaml")
+    assert main(["experiment", "sweep", "--config", str(path)]) == 0
+    rows = _rows(seg_folder / "sweep.csv")
+    assert (rows[0]["variant"], rows[0]["k"], rows[0]["init"]) == ("untouched", "0", "trained")
+    assert sorted((r["variant"], r["k"], r["init"]) for r in rows[1:]) == [
+        ("baseline", "1", "random"),
+        ("baseline", "1", "trained"),
+    ]
+    assert float(rows[0]["training_seconds"]) == 0 and 0 <= float(rows[0]["csi@0.50"]) <= 1
+    assert main(["experiment", "sweep", "--config", str(path)]) == 0  # resumed: not again
+    assert len(_rows(seg_folder / "sweep.csv")) == 3

@@ -39,7 +39,9 @@ class SweepConfig(Strict):
     ``min_size_px`` adds scores with ground truth and prediction filtered to objects of at least
     that many pixels. The held-out images are those of ``test`` and the ``test_split`` rows of
     ``test_manifest`` (a CSV as a segmentation ``data.manifest``). Every run appends one row to
-    ``csv``; rerunning skips the rows already there.
+    ``csv``; rerunning skips the rows already there. ``score_inits``: each init that is a trained
+    segmentation model is also scored untouched (a row with ``k`` 0 and variant ``untouched``),
+    the baseline a fine-tuning must beat.
     """
 
     csv: Path
@@ -60,6 +62,7 @@ class SweepConfig(Strict):
     tile: int = Field(512, ge=16)
     overlap_fraction: float = Field(0.5, ge=0.0, lt=1.0)
     keep_models: bool = False
+    score_inits: bool = False
 
     @model_validator(mode="after")
     def _has_test_images(self) -> SweepConfig:

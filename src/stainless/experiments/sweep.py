@@ -175,10 +175,17 @@ def score_model(
 ) -> dict[str, float]:
     """Mean over ``images`` of foreground IoU and the instance metrics (csi = TP/(TP+FP+FN));
     with ``min_sizes``, csi@0.50 and map_csi on objects of at least that many pixels too."""
+    from stainless.inference.object_size import estimate_diameter, native_diameter
+
     predictor = SegmentationPredictor.load(folder, device="cpu")
     rows = []
     for name, planes, truth in images:
-        predicted = predictor.segment(predictor.input_planes(planes, None, Path(name)), options)
+        chosen = predictor.input_planes(planes, None, Path(name))
+        magnification = 1.0  # a model trained at one object size finds each image's (segment)
+        if predictor.info.one_diameter:
+            found = estimate_diameter(predictor, chosen, options).diameter_px
+            magnification = native_diameter(predictor.info) / found
+        predicted = predictor.segment(chosen, options, magnification=magnification)
         metrics = instance_metrics(truth, predicted, thresholds=DEFAULT_THRESHOLDS)
         union = int(((truth > 0) | (predicted > 0)).sum())
         metrics["iou"] = float(((truth > 0) & (predicted > 0)).sum() / union) if union else 1.0
@@ -204,6 +211,30 @@ def plan(sweep: SweepConfig) -> list[tuple[str, str, int | str, str, int]]:
     ]
 
 
+def score_untouched_inits(
+    sweep: SweepConfig,
+    done: set[tuple[str, ...]],
+    options: TilingOptions,
+    report: Callable[[str], None],
+) -> list[TestImage]:
+    """A row (``k`` 0, variant ``untouched``) per task and segmentation-model init: the init
+    scored as it is. Returns the test images (loaded once)."""
+    from stainless.model_folder import model_kind, resolve_model
+
+    images = load_test_images(sweep)
+    for task in sweep.tasks:
+        for init, folder in sweep.inits.items():
+            if folder is None or (task, "untouched", "0", init, "0") in done:
+                continue
+            if model_kind(resolve_model(folder)) != "segmentation":
+                continue
+            scores = score_model(resolve_model(folder), images, options, sweep.min_size_px)
+            row = {"task": task, "variant": "untouched", "k": 0, "init": init, "seed": 0}
+            append_row(sweep.csv, {**row, **scores, "training_seconds": 0.0})
+            report(f"{task} {init} untouched: csi@0.50 {scores['csi@0.50']:.3f}")
+    return images
+
+
 def run_sweep(sweep: SweepConfig, *, report: Callable[[str], None] = print) -> list[dict[str, str]]:
     """Run every missing combination; returns all rows of the CSV."""
     sweep.csv.parent.mkdir(parents=True, exist_ok=True)
@@ -211,6 +242,8 @@ def run_sweep(sweep: SweepConfig, *, report: Callable[[str], None] = print) -> l
     runs = plan(sweep)
     options = TilingOptions(tile=sweep.tile, overlap_fraction=sweep.overlap_fraction)
     images: list[TestImage] | None = None
+    if sweep.score_inits:
+        images = score_untouched_inits(sweep, done, options, report)
     for number, (task, variant, k, init, seed) in enumerate(runs, start=1):
         if (task, variant, str(k), init, str(seed)) in done:
             continue

@@ -1,0 +1,185 @@
+"""The ``cells`` generalist (issue 25) on held-out cell images, beside ``cells-phase``.
+
+Test sets (none of their images trained either model):
+
+* ``usiigaci``: the 5 Usiigaci phase-contrast test fields (in domain for both models);
+* ``dense-tissue``: the 7 dense-tissue test strips (CD3/CD4/CD8 membrane fluorescence; never
+  trained on: the set has no licence, so no shipped model may learn from it);
+* ``dense-tissue+dapi``: the 5 strips with a registered DAPI image, given as the nucleus
+  channel (two-channel input), by the network alone and with ``--nuclei-seeded``;
+* ``isl-neurons``: the isl-neurons test strip (columns 768-1023; MAP2 + DAPI), scored against
+  cells derived from MAP2 seeded by DAPI nuclei (``labels from-fluorescence --seeds``), the
+  labels the generalist trained on in columns 0-639: a check, not an expert ground truth.
+
+Each image is segmented at the object size the model finds itself (``auto``; a model trained at
+one scale, as ``cells-phase``, at its own size: ``native``) and scored by csi@0.50
+(TP / (TP + FP + FN) at IoU 0.5, the dense-tissue paper's number), mean over the images.
+
+    python benchmarks/studies/cells.py labels      # isl-neurons cells for training and test
+    python benchmarks/studies/cells.py evaluate --model cells=benchmarks/results/cells/cells \
+        --model cells-phase
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stainless.cli.main import main as stainless
+from stainless.provenance import write_record
+
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
+DATA = HERE.parent.parent / "shared" / "data"
+RESULTS = HERE / "results" / "cells"
+DENSE_TEST_COLUMNS = slice(0, 233)
+"""The dense-tissue test strips are columns 0-232 of the whole images (and of the DAPI)."""
+ISL_TEST_COLUMNS = slice(768, 1024)
+SCORES = ("csi@0.50", "f1@0.50", "precision@0.50", "recall@0.50")
+
+
+def make_isl_labels() -> None:
+    """isl-neurons nuclei from DAPI, then one compact cell per nucleus in MAP2."""
+    isl = DATA / "isl-neurons"
+    nuclei = RESULTS / "isl_nuclei"
+    steps = [
+        ["--input", str(isl / "dapi.png"), "--split", "distance_intensity", "--output",
+         str(nuclei)],
+        ["--input", str(isl / "map2.png"), "--seeds", str(nuclei / "dapi_labels.tif"),
+         "--max-distance", "25", "--threshold", "li", "--output", str(RESULTS / "isl_cells")],
+    ]  # fmt: skip
+    for step in steps:
+        if stainless(["labels", "from-fluorescence", *step, "--overwrite"]) != 0:
+            raise SystemExit("isl-neurons labels failed")
+
+
+def _read(path: Path) -> np.ndarray:
+    from stainless.io import read_input_planes
+
+    return read_input_planes([path])[0]
+
+
+def test_images() -> Iterator[tuple[str, str, np.ndarray, np.ndarray, Path]]:
+    """(set, image name, raw planes (C, Y, X), truth (Y, X), source path) of every test image."""
+    from stainless.io import read_labels
+
+    usiigaci = DATA / "usiigaci-phase-cells"
+    for line in (usiigaci / "splits.csv").read_text().splitlines()[1:]:
+        name, split = line.split(",")[:2]
+        if split == "test":
+            image = usiigaci / "images" / f"{name}.png"
+            truth = read_labels(usiigaci / "labels" / f"{name}.png").array
+            yield "usiigaci", name, _read(image), truth, image
+    dense = DATA / "dense-tissue"
+    for image in sorted((dense / "test").glob("*_img.png")):
+        name = image.name.removesuffix("_img.png")
+        truth = read_labels(dense / "test" / f"{name}_masks.png").array
+        planes = _read(image)
+        yield "dense-tissue", name, planes, truth, image
+        dapi = dense / "dapi" / f"{name.rsplit('_', 1)[0]}_DAPI.png"
+        if dapi.is_file():
+            nucleus = _read(dapi)[:, :, DENSE_TEST_COLUMNS]
+            yield "dense-tissue+dapi", name, np.concatenate([planes, nucleus]), truth, image
+    isl = DATA / "isl-neurons"
+    both = np.concatenate([_read(isl / "map2.png"), _read(isl / "dapi.png")])
+    truth = read_labels(RESULTS / "isl_cells" / "map2_labels.tif").array
+    yield ("isl-neurons", "test-strip", both[:, :, ISL_TEST_COLUMNS],
+           truth[:, ISL_TEST_COLUMNS], isl / "map2.png")  # fmt: skip
+
+
+def segment(
+    predictor: Any, seeded: Any, raw: np.ndarray, source: Path
+) -> tuple[np.ndarray, float, float]:
+    """Labels, the diameter used (px) and the seconds: at the size the model finds itself
+    (``auto``) when it was trained at one object size, else at its own scale."""
+    from stainless.inference.object_size import estimate_diameter, native_diameter
+
+    started = time.perf_counter()
+    channels = [1, 2] if predictor.info.in_channels == 2 else [1]
+    planes = predictor.input_planes(raw, None, source, channels)
+    native = native_diameter(predictor.info)
+    diameter = native
+    if predictor.info.one_diameter:
+        diameter = estimate_diameter(predictor, planes).diameter_px
+    if seeded is not None:
+        labels = seeded.segment(planes, source, magnification=native / diameter)
+    else:
+        labels = predictor.segment(planes, magnification=native / diameter)
+    return labels, float(diameter), time.perf_counter() - started
+
+
+def evaluate(models: list[str], nuclei_model: str) -> dict[str, Any]:
+    """Per-image and per-set scores of each model (and ``<model>+seeded`` where the cell model
+    takes a nucleus channel and the image has one)."""
+    from stainless.inference.nuclei_seeded import NucleiSeededSegmenter
+    from stainless.inference.segmenter import SegmentationPredictor
+    from stainless.metrics.instance import instance_metrics
+
+    rows = []
+    for spec in models:
+        name, _, folder = spec.partition("=")
+        predictor = SegmentationPredictor.load(folder or name)
+        variants: dict[str, Any] = {name: None}
+        if predictor.info.in_channels == 2:
+            nuclei = SegmentationPredictor.load(nuclei_model)
+            variants[f"{name}+seeded"] = NucleiSeededSegmenter(predictor, nuclei)
+        for dataset, image, raw, truth, source in test_images():
+            for variant, seeded in variants.items():
+                if seeded is not None and raw.shape[0] < 2:
+                    continue
+                if dataset.endswith("+dapi") and predictor.info.in_channels == 1:
+                    continue  # the same strips as dense-tissue
+                labels, diameter, seconds = segment(predictor, seeded, raw, source)
+                metrics = instance_metrics(truth, labels, thresholds=[0.5])
+                rows.append({"model": variant, "dataset": dataset, "image": image,
+                             "diameter_px": round(diameter, 1), "seconds": round(seconds, 1),
+                             **{k: round(float(metrics[k]), 4) for k in SCORES}})  # fmt: skip
+                print(json.dumps(rows[-1]), flush=True)
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[(row["model"], row["dataset"])].append(row)
+    summary = [
+        {"model": model, "dataset": dataset, "images": len(group),
+         **{k: round(float(np.mean([r[k] for r in group])), 4) for k in SCORES},
+         "mean_seconds": round(float(np.mean([r["seconds"] for r in group])), 1)}
+        for (model, dataset), group in groups.items()
+    ]  # fmt: skip
+    return {"summary": summary, "per_image": rows}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stage", choices=("labels", "evaluate"))
+    parser.add_argument("--model", action="append", help="NAME=FOLDER or a built-in name")
+    parser.add_argument("--nuclei-model", default="nuclei")
+    parser.add_argument("--name", default="cells", help="results/<name>.json")
+    args = parser.parse_args()
+    if args.stage == "labels":
+        make_isl_labels()
+        return 0
+    started = time.perf_counter()
+    result = evaluate(args.model or ["cells"], args.nuclei_model)
+    record = {
+        "benchmark": "cells",
+        "protocol": __doc__.split("\n\n")[1].strip() if __doc__ else "",
+        "models": args.model,
+        "nuclei_model": args.nuclei_model,
+        **result,
+        "reproduce_with": "python " + " ".join(sys.argv),
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
+    write_record(HERE / "results" / f"{args.name}.json", record)
+    for row in result["summary"]:
+        print(row)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -11,10 +11,20 @@ that thresholds are tuned on cells as much as on nuclei. The isl-neurons MAP2 + 
 one two-channel set) is listed in ``cells.yaml`` itself, as it needs a region.
 
     python benchmarks/studies/cells_manifest.py
+    python benchmarks/studies/cells_manifest.py --leave-out usiigaci   # ..._without_usiigaci.csv
+
+``--leave-out SET`` writes the manifest without one set (its train and val rows) for the
+leave-one-set-out runs at equal budget: the other sets keep their weights, so their shares of
+the crops grow in proportion, and the run trains as many steps as the full one:
+
+    stainless train segmentation --config benchmarks/configs/cells.yaml \
+        --set data.manifest=cells_manifest_without_usiigaci.csv \
+        --output benchmarks/results/cells/without_usiigaci
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 from pathlib import Path
 
@@ -59,8 +69,12 @@ def isl_weight() -> float:
 
 
 def main() -> None:
-    rows = cells_rows()
-    with (CONFIGS / "cells_manifest.csv").open("w", newline="") as handle:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leave-out", choices=("usiigaci", *NUCLEUS_SETS))
+    args = parser.parse_args()
+    rows = [row for row in cells_rows() if row["dataset"] != args.leave_out]
+    name = f"cells_manifest_without_{args.leave_out}" if args.leave_out else "cells_manifest"
+    with (CONFIGS / f"{name}.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)

@@ -10,8 +10,6 @@
 * ``nuclei``: the generalist nucleus flows U-Net (``benchmarks/configs/nuclei.yaml``: DSB2018 grey
   + DSB2018 histology + BBBC039 train splits, CC0), with its per-set held-out scores at the size
   it finds itself from ``benchmarks/results/nuclei_test_v2.json`` and ``nuclei_unseen_v2.json``;
-* ``cells``: the cell generalist (``benchmarks/configs/cells.yaml``: Usiigaci, DSB2018, BBBC039,
-  isl-neurons; two channels), with its held-out scores from ``benchmarks/results/cells.json``;
 * ``cells-phase``: the Usiigaci phase-contrast flows U-Net (``benchmarks/studies/cells_phase.py``;
   data MIT, Tsai et al. 2019), with its test-split scores and Cellpose ``cyto``'s from
   ``benchmarks/results/cells_phase.json``.
@@ -77,7 +75,6 @@ VERSIONS = {  # name -> (version, what changed); bump whenever the shipped weigh
         "13 planes 0.743 (v1: 0.796)",
     ),
     "cells-phase": (1, "v1 (issue 13): first release"),
-    "cells": (1, "v1 (issue 25): first release"),
     "nuclei": (
         2,
         "v2 (issue 24): v1's weights trained 978 more float32 steps (peak learning rate 5e-4, "
@@ -222,63 +219,7 @@ def nuclei_card() -> tuple[Path, dict[str, Any]]:
     )
 
 
-CELL_SETS = {
-    "usiigaci": "Usiigaci phase-contrast test split (5 fields)",
-    "dense-tissue": "dense-tissue test strips, membrane fluorescence (7; never trained on)",
-    "dense-tissue+dapi": "the same strips with their DAPI as nucleus channel (5)",
-    "isl-neurons": "isl-neurons test strip, MAP2 + DAPI (labels derived from the stains)",
-}
-"""The held-out sets of the ``cells`` card (``benchmarks/results/cells.json``)."""
-
-
-def cells_card() -> tuple[Path, dict[str, Any]]:
-    report = json.loads((RESULTS / "cells.json").read_text())
-    rows = {(r["model"], r["dataset"]): r["csi@0.50"] for r in report["summary"]}
-    scores = {f"{label}, csi@0.50": rows[("cells", key)]
-              for key, label in CELL_SETS.items() if ("cells", key) in rows}  # fmt: skip
-    if ("cells+seeded", "dense-tissue+dapi") in rows:
-        scores["the same with --nuclei-seeded, csi@0.50"] = rows[
-            ("cells+seeded", "dense-tissue+dapi")
-        ]
-    dense = rows.get(("cells", "dense-tissue"))
-    left_out = {"data": "dense-tissue is the one set left out of training (no licence to "
-                "ship weights learnt from it); the leave-one-set-out runs of the other sets "
-                "at equal budget have not been made (issue 25 open)",
-                "scores": {"dense-tissue (left out), csi@0.50": dense}}  # fmt: skip
-    return (
-        RESULTS / "cells" / "cells",
-        {
-            "task": "whole-cell (and cell-like object) instance segmentation across modalities: "
-            "phase contrast, fluorescent cells with a cytoplasm or membrane stain, fluorescent "
-            "nuclei (flows U-Net, Cellpose-style [Stringer2021]); finds the object size in each "
-            "image itself",
-            "inputs": "two channels: (1) cytoplasm / membrane stain or the label-free image, "
-            "(2) an optional nucleus stain (zeros when absent); grey images need no option",
-            "channels": "Cellpose's: --channels CYTO,NUCLEUS (1-based, 0 = none), e.g. 2,1 for "
-            "green cytoplasm and red nuclei; a grey image feeds channel 1 and no nucleus",
-            "training_data": "Usiigaci phase-contrast train split (35 fields, 35 % of the "
-            "crops), DSB2018 grey (353) and BBBC039 (123) nuclei as channel 1 (50 %), "
-            "isl-neurons MAP2 + DAPI columns 0-639 with cells derived from the stains (15 %); "
-            "thresholds tuned on 6 val images of each set and the isl strip 640-767",
-            "licence": "training data MIT (Usiigaci), CC0 (DSB2018, BBBC039), CC-BY-4.0 "
-            "(isl-neurons: cite Christiansen et al., Cell 2018)",
-            "credit": "Tsai et al., SoftwareX 2019 (Usiigaci); Caicedo et al., Nature Methods "
-            "2019 (BBBC038); Caicedo et al., Cytometry A 2019 (BBBC039); Christiansen et al., "
-            "Cell 2018 (isl-neurons)",
-            "held_out": {
-                "data": "mean over images, the size found automatically "
-                "(benchmarks/studies/cells.py)",
-                "scores": scores,
-            },
-            "leave_one_set_out": left_out,
-            "built_by": "benchmarks/studies/cells_manifest.py + benchmarks/configs/cells.yaml + "
-            "benchmarks/studies/cells.py + tools/build_zoo.py",
-        },
-    )
-
-
 CARDS = {
-    "cells": cells_card,
     "cells-phase": cells_phase_card,
     "nuclei": nuclei_card,
     "nuclei-fluorescence": nuclei_fluorescence_card,

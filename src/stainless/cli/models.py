@@ -65,14 +65,9 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"training data: {model.training_data}")
         print(f"licence:       {model.licence}")
         print(f"credit:        {model.credit}")
-        if model.channels:
-            print(f"channel rule:  {model.channels}")
         _print_inputs(folder, model.pixel_size)
         print(f"held-out:      {_metrics(model.held_out)}")
         print(f"               on {model.held_out.get('data', '')}")
-        if model.leave_one_set_out is not None:
-            print(f"left-out sets: {_metrics(model.leave_one_set_out)}")
-            print(f"               {model.leave_one_set_out.get('data', '')}")
         print(f"built by:      {model.built_by}")
         return 0
     require_model_folder(folder)

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from stainless.cli.main import main as stainless
+from stainless.data.object_size import median_object_diameter
 from stainless.provenance import write_record
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
@@ -95,10 +96,11 @@ def test_images() -> Iterator[tuple[str, str, np.ndarray, np.ndarray, Path]]:
 
 
 def segment(
-    predictor: Any, seeded: Any, raw: np.ndarray, source: Path
+    predictor: Any, seeded: Any, raw: np.ndarray, source: Path, true_size: float | None = None
 ) -> tuple[np.ndarray, float, float]:
-    """Labels, the diameter used (px) and the seconds: at the size the model finds itself
-    (``auto``) when it was trained at one object size, else at its own scale."""
+    """Labels, the diameter used (px) and the seconds: at ``true_size`` when given, else at the
+    size the model finds itself (``auto``) when it was trained at one object size, else at its
+    own scale."""
     from stainless.inference.object_size import estimate_diameter, native_diameter
 
     started = time.perf_counter()
@@ -106,7 +108,9 @@ def segment(
     planes = predictor.input_planes(raw, None, source, channels)
     native = native_diameter(predictor.info)
     diameter = native
-    if predictor.info.one_diameter:
+    if true_size is not None:
+        diameter = true_size
+    elif predictor.info.one_diameter:
         diameter = estimate_diameter(predictor, planes).diameter_px
     if seeded is not None:
         labels = seeded.segment(planes, source, magnification=native / diameter)
@@ -136,20 +140,25 @@ def evaluate(models: list[str], nuclei_model: str) -> dict[str, Any]:
                     continue
                 if dataset.endswith("+dapi") and predictor.info.in_channels == 1:
                     continue  # the same strips as dense-tissue
-                labels, diameter, seconds = segment(predictor, seeded, raw, source)
-                metrics = instance_metrics(truth, labels, thresholds=[0.5])
-                rows.append({"model": variant, "dataset": dataset, "image": image,
-                             "diameter_px": round(diameter, 1), "seconds": round(seconds, 1),
-                             **{k: round(float(metrics[k]), 4) for k in SCORES}})  # fmt: skip
-                print(json.dumps(rows[-1]), flush=True)
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+                sizes = {"auto": None}
+                if predictor.info.one_diameter:  # the model's quality apart from the search
+                    sizes["true"] = median_object_diameter([truth])
+                for size, true_size in sizes.items():
+                    labels, diameter, seconds = segment(predictor, seeded, raw, source, true_size)
+                    metrics = instance_metrics(truth, labels, thresholds=[0.5])
+                    rows.append({"model": variant, "size": size, "dataset": dataset,
+                                 "image": image, "diameter_px": round(diameter, 1),
+                                 "seconds": round(seconds, 1),
+                                 **{k: round(float(metrics[k]), 4) for k in SCORES}})  # fmt: skip
+                    print(json.dumps(rows[-1]), flush=True)
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        groups[(row["model"], row["dataset"])].append(row)
+        groups[(row["model"], row["size"], row["dataset"])].append(row)
     summary = [
-        {"model": model, "dataset": dataset, "images": len(group),
+        {"model": model, "size": size, "dataset": dataset, "images": len(group),
          **{k: round(float(np.mean([r[k] for r in group])), 4) for k in SCORES},
          "mean_seconds": round(float(np.mean([r["seconds"] for r in group])), 1)}
-        for (model, dataset), group in groups.items()
+        for (model, size, dataset), group in groups.items()
     ]  # fmt: skip
     return {"summary": summary, "per_image": rows}
 

@@ -398,6 +398,11 @@ def unlabelled_with_a_semantic_head(ws: Path, _: Path) -> Case:
     return Case(_self_training(ws, "raw", head="semantic"), "'semantic' cannot self-train")
 
 
+def nuclei_seeded_with_a_one_channel_model(ws: Path, _: Path) -> Case:
+    argv = [*_segment(ws, _image(ws, "a.tif", _nuclei()[0])), "--nuclei-seeded"]
+    return Case(argv, "needs a cell model with two inputs (cytoplasm, nucleus)")
+
+
 CASES: list[Callable[[Path, Path], Case]] = [
     nan_patch_segment,
     two_inf_pixels_segment,
@@ -443,6 +448,7 @@ CASES: list[Callable[[Path, Path], Case]] = [
     unlabelled_folder_of_label_images,
     unlabelled_images_of_another_plane_count,
     unlabelled_with_a_semantic_head,
+    nuclei_seeded_with_a_one_channel_model,
 ]
 
 

@@ -5,14 +5,16 @@ Test sets (none of their images trained either model):
 * ``usiigaci``: the 5 Usiigaci phase-contrast test fields (in domain for both models);
 * ``dense-tissue``: the 7 dense-tissue test strips (CD3/CD4/CD8 membrane fluorescence; never
   trained on: the set has no licence, so no shipped model may learn from it);
-* ``dense-tissue+dapi``: the 5 strips with a registered DAPI image, given as the nucleus
-  channel (two-channel input), by the network alone and with ``--nuclei-seeded``;
+* ``dense-tissue+dapi``: the same 7 strips with the registered DAPI of their position (5
+  positions) as the nucleus channel, by the network alone and with ``--nuclei-seeded``;
 * ``isl-neurons``: the isl-neurons test strip (columns 768-1023; MAP2 + DAPI), scored against
   cells derived from MAP2 seeded by DAPI nuclei (``labels from-fluorescence --seeds``), the
   labels the generalist trained on in columns 0-639: a check, not an expert ground truth.
 
-Each image is segmented at the object size the model finds itself (``auto``; a model trained at
-one scale, as ``cells-phase``, at its own size: ``native``) and scored by csi@0.50
+Each image is segmented at the object size the model finds itself (``auto``) and at the median
+diameter of its true objects (``true``: the model apart from the size search); a model trained
+at one scale, as ``cells-phase``, at its own (``own scale``; the first record of
+``results/cells.json`` calls it ``auto``). Scored by csi@0.50
 (TP / (TP + FP + FN) at IoU 0.5, the dense-tissue paper's number), mean over the images.
 
     python benchmarks/studies/cells.py labels      # isl-neurons cells for training and test
@@ -140,9 +142,9 @@ def evaluate(models: list[str], nuclei_model: str) -> dict[str, Any]:
                     continue
                 if dataset.endswith("+dapi") and predictor.info.in_channels == 1:
                     continue  # the same strips as dense-tissue
-                sizes = {"auto": None}
-                if predictor.info.one_diameter:  # the model's quality apart from the search
-                    sizes["true"] = median_object_diameter([truth])
+                sizes: dict[str, float | None] = {"own scale": None}
+                if predictor.info.one_diameter:  # found, and the model apart from the search
+                    sizes = {"auto": None, "true": median_object_diameter([truth])}
                 for size, true_size in sizes.items():
                     labels, diameter, seconds = segment(predictor, seeded, raw, source, true_size)
                     metrics = instance_metrics(truth, labels, thresholds=[0.5])

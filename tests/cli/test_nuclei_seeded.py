@@ -12,6 +12,7 @@ from stainless.cli.main import main
 from stainless.data.synthetic import make_synthetic_sample
 from stainless.inference.nuclei_seeded import cells_from_seeds
 from stainless.io import read_image, write_image
+from tests.cli.test_train_from_files import _rgb_folder as rgb_folder
 
 
 def test_each_nucleus_seeds_one_cell_split_where_the_probability_dips() -> None:
@@ -30,16 +31,13 @@ def test_each_nucleus_seeds_one_cell_split_where_the_probability_dips() -> None:
 
 
 def _rgb_folder(folder: Path) -> Path:
-    """RGB cells (nucleus in red, cytoplasm in green) with their cell masks."""
-    folder.mkdir()
+    """RGB cells (nucleus in red, cytoplasm in green) with their cell masks, and the red planes
+    alone with their nucleus masks (``nuc<i>_img.png``)."""
+    rgb_folder(folder)
     for seed in range(2):
         sample = make_synthetic_sample((64, 64), cell_radius_px=7, seed=seed)
-        rgb = np.zeros((64, 64, 3), np.uint8)
-        rgb[..., 0] = sample.nuclear_stain * 250
-        rgb[..., 1] = (sample.cell_labels > 0) * 120
-        write_image(folder / f"cell{seed}_img.png", rgb, axes="YXC")
-        write_image(folder / f"cell{seed}_masks.png", sample.cell_labels, axes="YX")
-        write_image(folder / f"nuc{seed}_img.png", rgb[..., 0].copy(), axes="YX")
+        red = read_image(folder / f"cell{seed}_img.png").array.reshape(64, 64, 3)[..., 0]
+        write_image(folder / f"nuc{seed}_img.png", np.ascontiguousarray(red), axes="YX")
         write_image(folder / f"nuc{seed}_masks.png", sample.nucleus_labels, axes="YX")
     return folder
 

@@ -121,25 +121,22 @@ def select_channels(
 
 
 def _report_empty(entry: int | str, source: Path) -> None:
-    key = str(entry)
-    if key in _reported_empty:
-        return
-    _reported_empty.add(key)
-    warnings.warn(
-        f"channel {entry!r} is empty in '{source}' (and maybe other images); it is fed as "
-        "zeros, not normalised",
-        stacklevel=3,
-    )
+    message = (f"channel {entry!r} is empty in '{source}' (and maybe other images); it is fed "
+               "as zeros, not normalised")  # fmt: skip
+    _warn_once(_reported_empty, str(entry), message)
 
 
 def _report_single_plane(source: Path, first: int, unmet: list[int | str]) -> None:
-    """Once per run: a grey image given channels for more inputs than its one plane."""
-    key = str(unmet)
-    if key in _reported_single_plane:
+    """A grey image given channels for more inputs than its one plane."""
+    message = (f"'{source}' (and maybe other images) has one channel: it feeds input "
+               f"{first + 1}; channel(s) {unmet} named for the other inputs are fed as zeros "
+               "(absent)")  # fmt: skip
+    _warn_once(_reported_single_plane, str(unmet), message)
+
+
+def _warn_once(reported: set[str], key: str, message: str) -> None:
+    """Warn with ``message`` the first time ``key`` is seen in this run."""
+    if key in reported:
         return
-    _reported_single_plane.add(key)
-    warnings.warn(
-        f"'{source}' (and maybe other images) has one channel: it feeds input {first + 1}; "
-        f"channel(s) {unmet} named for the other inputs are fed as zeros (absent)",
-        stacklevel=3,
-    )
+    reported.add(key)
+    warnings.warn(message, stacklevel=4)

@@ -175,16 +175,13 @@ def score_model(
 ) -> dict[str, float]:
     """Mean over ``images`` of foreground IoU and the instance metrics (csi = TP/(TP+FP+FN));
     with ``min_sizes``, csi@0.50 and map_csi on objects of at least that many pixels too."""
-    from stainless.inference.object_size import estimate_diameter, native_diameter
+    from stainless.inference.object_size import own_size_magnification
 
     predictor = SegmentationPredictor.load(folder, device="cpu")
     rows = []
     for name, planes, truth in images:
         chosen = predictor.input_planes(planes, None, Path(name))
-        magnification = 1.0  # a model trained at one object size finds each image's (segment)
-        if predictor.info.one_diameter:
-            found = estimate_diameter(predictor, chosen, options).diameter_px
-            magnification = native_diameter(predictor.info) / found
+        magnification, _ = own_size_magnification(predictor, chosen, options)  # as segment does
         predicted = predictor.segment(chosen, options, magnification=magnification)
         metrics = instance_metrics(truth, predicted, thresholds=DEFAULT_THRESHOLDS)
         union = int(((truth > 0) | (predicted > 0)).sum())

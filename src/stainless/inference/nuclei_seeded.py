@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from scipy import ndimage as ndi
 from skimage.segmentation import watershed
 
-from stainless.inference.object_size import estimate_diameter, native_diameter
+from stainless.inference.object_size import own_size_magnification
 from stainless.inference.segmenter import SegmentationPredictor
 from stainless.postprocessing.labels import clean_labels
 from stainless.tiling import TilingOptions
@@ -94,10 +94,8 @@ class NucleiSeededSegmenter:
     ) -> NDArray[np.integer]:
         """Nucleus labels ``(Y, X)`` of the nucleus plane, at the size the nucleus model finds."""
         planes = self.nuclei.input_planes(nucleus[None], None, source)
-        magnification = 1.0
-        if self.nuclei.info.one_diameter:
-            found = estimate_diameter(self.nuclei, planes, options).diameter_px
-            magnification = native_diameter(self.nuclei.info) / found
+        magnification, found = own_size_magnification(self.nuclei, planes, options)
+        if found is not None:
             print(f"{source.name}: nucleus diameter {found:.1f} px (found automatically)",
                   file=sys.stderr)  # fmt: skip
         return self.nuclei.segment(planes, options, magnification=magnification)

@@ -153,6 +153,20 @@ def estimate_diameter(
     return SizeEstimate(current, tuple(tried), converged=False)
 
 
+def own_size_magnification(
+    predictor: SegmentationPredictor,
+    planes: NDArray[np.generic],
+    options: TilingOptions | None = None,
+) -> tuple[float, float | None]:
+    """The magnification that shows an image's objects to ``predictor`` at its training size,
+    and the diameter found (px): for a model trained at one object size the size is searched
+    (:func:`estimate_diameter`); any other model takes the image as it is (1, None)."""
+    if not predictor.info.one_diameter:
+        return 1.0, None
+    found = estimate_diameter(predictor, planes, options).diameter_px
+    return native_diameter(predictor.info) / found, found
+
+
 def plateau_crossing(scan: list[tuple[float, float]]) -> float:
     """The largest stable fixed point of size found = f(size tried).
 

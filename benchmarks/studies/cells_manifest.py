@@ -12,6 +12,7 @@ one two-channel set) is listed in ``cells.yaml`` itself, as it needs a region.
 
     python benchmarks/studies/cells_manifest.py
     python benchmarks/studies/cells_manifest.py --leave-out usiigaci   # ..._without_usiigaci.csv
+    python benchmarks/studies/cells_manifest.py --leave-out nuclei     # without dsb2018 + bbbc039
 
 ``--leave-out SET`` writes the manifest without one set (its train and val rows) for the
 leave-one-set-out runs at equal budget: the other sets keep their weights, so their shares of
@@ -40,14 +41,19 @@ def read(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def cells_rows() -> list[dict[str, str]]:
-    """The manifest rows (name, input, labels, split, dataset, weight)."""
+def cells_rows(usiigaci_share: float = SHARES["usiigaci"]) -> list[dict[str, str]]:
+    """The manifest rows (name, input, labels, split, dataset, weight).
+
+    ``usiigaci_share`` other than the default grows or shrinks the Usiigaci crop mass only: the
+    nucleus images (weight 1 each) and the isl-neurons field (its weight in ``cells.yaml``) keep
+    theirs, so the other shares shrink or grow in proportion.
+    """
     usiigaci = [dict(row, dataset="usiigaci") for row in read("usiigaci_manifest.csv")]
     nuclei = [row for row in read("nuclei_manifest.csv") if row["dataset"] in NUCLEUS_SETS]
     nucleus_train = sum(row["split"] == "train" for row in nuclei)
     usiigaci_train = sum(row["split"] == "train" for row in usiigaci)
-    total = nucleus_train / SHARES["nuclei"]  # crop mass when each nucleus image weighs 1
-    usiigaci_weight = SHARES["usiigaci"] * total / usiigaci_train
+    others = nucleus_train + isl_weight()  # crop mass of everything but Usiigaci
+    usiigaci_weight = usiigaci_share / (1.0 - usiigaci_share) * others / usiigaci_train
     rows = []
     groups = [(usiigaci, usiigaci_weight)] + [
         ([r for r in nuclei if r["dataset"] == name], 1.0) for name in NUCLEUS_SETS
@@ -70,10 +76,20 @@ def isl_weight() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--leave-out", choices=("usiigaci", *NUCLEUS_SETS))
+    parser.add_argument("--leave-out", choices=("usiigaci", "nuclei", *NUCLEUS_SETS))
+    parser.add_argument(
+        "--usiigaci-share", type=float, default=SHARES["usiigaci"],
+        help="share of the crops from Usiigaci (the others keep their weights); writes "
+        "cells_manifest_usiigaci<PERCENT>.csv when not the default",
+    )  # fmt: skip
     args = parser.parse_args()
-    rows = [row for row in cells_rows() if row["dataset"] != args.leave_out]
+    if not 0.0 < args.usiigaci_share < 1.0:
+        parser.error(f"--usiigaci-share must lie in (0, 1), got {args.usiigaci_share}")
+    left_out = NUCLEUS_SETS if args.leave_out == "nuclei" else (args.leave_out,)
+    rows = [row for row in cells_rows(args.usiigaci_share) if row["dataset"] not in left_out]
     name = f"cells_manifest_without_{args.leave_out}" if args.leave_out else "cells_manifest"
+    if args.usiigaci_share != SHARES["usiigaci"]:
+        name += f"_usiigaci{round(args.usiigaci_share * 100)}"
     with (CONFIGS / f"{name}.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()

@@ -15,7 +15,7 @@ from stainless.zoo import get_model, list_models
 
 def test_the_built_in_models_are_shipped_with_cards() -> None:
     names = [m.name for m in list_models()]
-    assert names == ["cells-phase", "nuclei", "nuclei-fluorescence", "phase-to-dapi"]
+    assert names == ["cells", "cells-phase", "nuclei", "nuclei-fluorescence", "phase-to-dapi"]
     for model in list_models():
         assert model.licence and model.credit and model.held_out["scores"]
         assert 1e6 < model.size_bytes < 40e6  # float16 weights keep the wheel small

@@ -65,9 +65,14 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"training data: {model.training_data}")
         print(f"licence:       {model.licence}")
         print(f"credit:        {model.credit}")
+        if model.channels:
+            print(f"channel rule:  {model.channels}")
         _print_inputs(folder, model.pixel_size)
         print(f"held-out:      {_metrics(model.held_out)}")
         print(f"               on {model.held_out.get('data', '')}")
+        if model.leave_one_set_out is not None:
+            print(f"left-out sets: {_metrics(model.leave_one_set_out)}")
+            print(f"               {model.leave_one_set_out.get('data', '')}")
         print(f"built by:      {model.built_by}")
         return 0
     require_model_folder(folder)
@@ -96,6 +101,8 @@ def _print_inputs(folder: Path, stated_pixel_size: str = "") -> None:
         planes = f"any number, 1..N (resampled along z to {info.in_channels}; --planes picks some)"
     elif info.any_planes:
         planes = "any number, 1..N (their mean and spread; --planes picks some)"
+    elif getattr(info, "channels", None) and info.in_channels > 1:
+        planes = f"{info.in_channels} (an image lacking a channel below is fed zeros there)"
     else:
         planes = f"exactly {info.in_channels}"
     print(f"planes:        {planes}")

@@ -23,8 +23,8 @@ EXAMPLES = """examples:
   stainless segment --model models/nuclei --input big.ome.tif --output out/ --tile 1024 --h 0.2
   stainless segment --model nuclei-fluorescence --input dapi/ --output labels/ --tta
   stainless segment --model cells-phase --input phase/ --output look/ --outlines --diameter 90
-  stainless segment --model models/my-cells --input rgb_cells/ --output cells/ --channels 2,1
-  stainless segment --model models/my-cells --input rgb_cells/ --output cells/ --nuclei-seeded
+  stainless segment --model cells --input rgb_cells/ --output cells/ --channels 2,1
+  stainless segment --model cells --input rgb_cells/ --output cells/ --channels 2,1 --nuclei-seeded
   stainless segment --model nuclei-fluorescence --input slide.ome.tif --output slide_labels.zarr
   stainless segment --model nuclei-fluorescence --input plate/ --output plate_labels/ \
       --format ome-zarr --workers 2
@@ -79,7 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="cells grown from nuclei: the nucleus model (--nuclei-model) finds the nuclei in the "
         "nucleus channel, each seeds one cell in the cell model's foreground (a two-channel "
-        "cell model: cytoplasm, nucleus; the image must have a nucleus channel)",
+        "cell model such as 'cells': cytoplasm, nucleus; the image must have a nucleus channel)",
     )
     parser.add_argument(
         "--nuclei-model",

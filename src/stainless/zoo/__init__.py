@@ -37,6 +37,8 @@ class ZooModel:
     version: int = 1
     changes: str = ""
     pixel_size: str = ""
+    channels: str = ""
+    leave_one_set_out: dict[str, Any] | None = None
 
     @property
     def size_bytes(self) -> int:

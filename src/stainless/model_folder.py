@@ -272,6 +272,19 @@ def read_segmentation_info(folder: Path) -> SegmentationModelInfo:
     return _validated_info(folder, SegmentationModelInfo, _read_model_json(folder, "segmentation"))
 
 
+def info_from_document(source: Path, raw: dict[str, Any]) -> ModelInfo:
+    """The :data:`ModelInfo` of a ``model.json`` document carried elsewhere (an exported graph's
+    metadata), checked against its schema; ``ValueError`` naming ``source`` otherwise."""
+    kinds: dict[str, type[ModelInfo]] = {
+        "translation": TranslationModelInfo,
+        "segmentation": SegmentationModelInfo,
+    }
+    info_type = kinds.get(str(raw.get("kind")))
+    if info_type is None:
+        raise ValueError(f"'{source}': model kind {raw.get('kind')!r} is neither of {list(kinds)}")
+    return _validated_info(source, info_type, raw)  # type: ignore[type-var]
+
+
 def read_meta(folder: Path) -> dict[str, Any]:
     """``meta.json`` of a model folder (empty when absent)."""
     return _read_json_object(folder, META_JSON) if (folder / META_JSON).is_file() else {}

@@ -22,6 +22,7 @@ from stainless.cli import (
     demo,
     evaluate,
     experiment,
+    export,
     info,
     labels,
     models,
@@ -45,6 +46,7 @@ COMMANDS = (
     overlay,
     experiment,
     models,
+    export,
 )
 
 

@@ -10,6 +10,7 @@ mirror images).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ from torch import nn
 from stainless.data.normalize import normalize_planes
 from stainless.data.resample import resample_planes
 from stainless.device import inference_precision, prepare_for_inference
+from stainless.inference.onnx_engine import is_onnx_model, load_onnx_network
 from stainless.inference.scaling import rescaling
 from stainless.model_folder import TranslationModelInfo, read_separate_index, resolve_model
 from stainless.models import load_translation_network
@@ -232,8 +234,11 @@ class PerModalityPredictor:
 def load_predictor(
     folder: str | Path, device: str = "auto", precision: str = "auto"
 ) -> TranslationPredictor | PerModalityPredictor:
-    """Load a model folder (or a ``separate`` folder of per-modality models), or a built-in
-    model by name (``stainless models list``)."""
+    """Load a model folder (or a ``separate`` folder of per-modality models), a built-in
+    model by name (``stainless models list``), or an ``.onnx`` export run by onnxruntime."""
+    if is_onnx_model(folder):
+        network, info = load_onnx_network(folder, "translation")
+        return TranslationPredictor(network, cast(TranslationModelInfo, info), device, "fp32")
     root = resolve_model(folder)
     per_modality = read_separate_index(root)
     if per_modality is not None:

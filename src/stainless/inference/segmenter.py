@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,6 +18,7 @@ from torch import nn
 
 from stainless.data.colour import apply_colour
 from stainless.data.normalize import normalize_planes
+from stainless.inference.onnx_engine import is_onnx_model, load_onnx_network
 from stainless.inference.scaling import rescaling
 from stainless.io.channels import select_channels
 from stainless.model_folder import SegmentationModelInfo, resolve_model
@@ -82,11 +84,17 @@ class SegmentationPredictor:
         diameter: float | None = None,
     ) -> SegmentationPredictor:
         """Load a model folder written by ``stainless train segmentation``, or a built-in model
-        by name (``stainless models list``). With ``diameter`` (px: the typical object size in
+        by name (``stainless models list``), or an ``.onnx`` export (``stainless export``). With
+        ``diameter`` (px: the typical object size in
         the images to come), images are resampled so their objects reach the network at the
         size of the training objects (``SegmentationModelInfo.at_diameter``); labels come back
         at the image's own size."""
-        network, info = load_segmentation_network(resolve_model(folder))
+        network: nn.Module
+        if is_onnx_model(folder):  # an exported graph, run by onnxruntime (float32)
+            network, loaded = load_onnx_network(folder, "segmentation")
+            info, precision = cast(SegmentationModelInfo, loaded), "fp32"
+        else:
+            network, info = load_segmentation_network(resolve_model(folder))
         if diameter is not None:
             info = info.at_diameter(diameter, str(folder))
         return cls(network, info, device, precision)

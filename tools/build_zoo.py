@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from cells_card import cells_card  # tools/ is on the path of its scripts
 
 from stainless.config import SegmentationConfig, TranslationConfig
 from stainless.data.object_size import median_object_diameter
@@ -223,63 +224,6 @@ def nuclei_card() -> tuple[Path, dict[str, Any]]:
     )
 
 
-CELL_SETS = {
-    "usiigaci": "Usiigaci phase-contrast test split (5 fields)",
-    "dense-tissue": "dense-tissue test strips, membrane fluorescence (7; never trained on)",
-    "dense-tissue+dapi": "the same strips with their DAPI as nucleus channel (7)",
-    "isl-neurons": "isl-neurons test strip, MAP2 + DAPI (labels derived from the stains)",
-}
-"""The held-out sets of the ``cells`` card (``benchmarks/results/cells_v2.json``)."""
-
-
-def cells_card() -> tuple[Path, dict[str, Any]]:
-    report = json.loads((RESULTS / "cells_v2.json").read_text())
-    rows = {(r["model"], r["size"], r["dataset"]): r["csi@0.50"] for r in report["summary"]}
-    scores = {f"{label}, csi@0.50": rows[("cells", "auto", key)]
-              for key, label in CELL_SETS.items() if ("cells", "auto", key) in rows}  # fmt: skip
-    for key in ("dense-tissue+dapi", "isl-neurons"):
-        scores[f"{key} with --nuclei-seeded, csi@0.50"] = rows[("cells+seeded", "auto", key)]
-    scores["Usiigaci at the true size (--diameter), csi@0.50"] = rows[("cells", "true", "usiigaci")]
-    left_out = {"data": "dense-tissue is the one set left out of training (no licence to "
-                "ship weights learnt from it); leave-one-set-out runs of the other sets at "
-                "equal budget (85 + 60 min each) have not been made",
-                "scores": {"dense-tissue (left out), csi@0.50":
-                           rows[("cells", "auto", "dense-tissue")]}}  # fmt: skip
-    return (
-        RESULTS / "cells" / "cells_v2",
-        {
-            "task": "whole-cell (and cell-like object) instance segmentation across modalities: "
-            "phase contrast, fluorescent cells with a cytoplasm or membrane stain, fluorescent "
-            "nuclei (flows U-Net, Cellpose-style [Stringer2021]); finds the object size in each "
-            "image itself. For phase contrast alone, cells-phase is far better (0.633 vs 0.240 "
-            "on the Usiigaci test split)",
-            "inputs": "two channels: (1) cytoplasm / membrane stain or the label-free image, "
-            "(2) an optional nucleus stain (zeros when absent); grey images need no option",
-            "channels": "Cellpose's: --channels CYTO,NUCLEUS (1-based, 0 = none), e.g. 2,1 for "
-            "green cytoplasm and red nuclei; a grey image feeds channel 1 and no nucleus",
-            "training_data": "Usiigaci phase-contrast train split (35 fields), DSB2018 grey "
-            "(353) and BBBC039 (123) nuclei as channel 1, isl-neurons MAP2 + DAPI columns "
-            "0-639 with cells derived from the stains; 85 min with crop shares 35 / 50 / 15 %, "
-            "then 60 min more with 50 / 38.5 / 11.5 % (peak learning rate 5e-4); thresholds "
-            "tuned on 6 val images of each set and the isl strip 640-767",
-            "licence": "training data MIT (Usiigaci), CC0 (DSB2018, BBBC039), CC-BY-4.0 "
-            "(isl-neurons: cite Christiansen et al., Cell 2018)",
-            "credit": "Tsai et al., SoftwareX 2019 (Usiigaci); Caicedo et al., Nature Methods "
-            "2019 (BBBC038); Caicedo et al., Cytometry A 2019 (BBBC039); Christiansen et al., "
-            "Cell 2018 (isl-neurons)",
-            "held_out": {
-                "data": "mean over images, the size found automatically unless said "
-                "(benchmarks/studies/cells.py, results/cells_v2.json)",
-                "scores": scores,
-            },
-            "leave_one_set_out": left_out,
-            "built_by": "benchmarks/studies/cells_manifest.py + benchmarks/configs/cells.yaml "
-            "(then --init its result, cells_manifest_usiigaci50.csv, 60 min) + "
-            "benchmarks/studies/cells.py + tools/build_zoo.py",
-        },
-    )
-
-
 CARDS = {
     "cells": cells_card,
     "cells-phase": cells_phase_card,
@@ -337,9 +281,22 @@ def record_facts() -> int:
     return 0
 
 
+def write_card(target: Path, name: str, card: dict[str, Any]) -> None:
+    """Write the card of built-in ``name`` (with its version and changes) into ``target``."""
+    version, changes = VERSIONS[name]
+    card = {"name": name, **card, "version": version, "changes": changes}
+    write_text_atomically(target / CARD, json.dumps(card, indent=2) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", nargs="+", choices=sorted(VERSIONS), help="build only these")
+    parser.add_argument(
+        "--card-only",
+        action="store_true",
+        help="rewrite only the cards (zoo.json) of built-ins already in the package, e.g. with "
+        "new scores after the trained folder is gone; the weights are not touched",
+    )
     parser.add_argument(
         "--record-facts",
         action="store_true",
@@ -354,6 +311,10 @@ def main() -> int:
             continue
         source, card = card_of()
         target = ZOO_ROOT / name
+        if args.card_only:
+            write_card(target, name, card)
+            print(f"{name}: card rewritten in {target}")
+            continue
         if source.resolve() == target.resolve():
             print(f"{name}: already built from {source}")
             continue
@@ -370,11 +331,9 @@ def main() -> int:
             config, info = read_translation_config(source), read_translation_info(source)
         info = with_recorded_facts(name, info, config)
         save_model_folder(target, config, half, info, read_meta(source))
-        version, changes = VERSIONS[name]
-        card = {"name": name, **card, "version": version, "changes": changes}
-        write_text_atomically(target / CARD, json.dumps(card, indent=2) + "\n")
+        write_card(target, name, card)
         size = sum(f.stat().st_size for f in target.iterdir()) / 1e6
-        print(f"{name} v{version}: {size:.1f} MB in {target}")
+        print(f"{name} v{VERSIONS[name][0]}: {size:.1f} MB in {target}")
     return 0
 
 

@@ -9,7 +9,10 @@ Test sets (none of their images trained either model):
   positions) as the nucleus channel, by the network alone and with ``--nuclei-seeded``;
 * ``isl-neurons``: the isl-neurons test strip (columns 768-1023; MAP2 + DAPI), scored against
   cells derived from MAP2 seeded by DAPI nuclei (``labels from-fluorescence --seeds``), the
-  labels the generalist trained on in columns 0-639: a check, not an expert ground truth.
+  labels the generalist trained on in columns 0-639: a check, not an expert ground truth;
+* ``dsb2018``, ``bbbc039`` (only when named in ``--sets``): the first ``NUCLEUS_TEST_IMAGES``
+  test images of each nucleus set (grey fluorescence as the first channel), for the
+  leave-one-set-out runs (``studies/cells_loso.sh``).
 
 Each image is segmented at the object size the model finds itself (``auto``) and at the median
 diameter of its true objects (``true``: the model apart from the size search); a model trained
@@ -20,6 +23,8 @@ at one scale, as ``cells-phase``, at its own (``own scale``; the first record of
     python benchmarks/studies/cells.py labels      # isl-neurons cells for training and test
     python benchmarks/studies/cells.py evaluate --model cells=benchmarks/results/cells/cells \
         --model cells-phase
+    python benchmarks/studies/cells.py evaluate --model cells --sizes true --no-seeded \
+        --sets usiigaci,dsb2018 --name cells_quick
 """
 
 from __future__ import annotations
@@ -46,6 +51,9 @@ DENSE_TEST_COLUMNS = slice(0, 233)
 """The dense-tissue test strips are columns 0-232 of the whole images (and of the DAPI)."""
 ISL_TEST_COLUMNS = slice(768, 1024)
 SCORES = ("csi@0.50", "f1@0.50", "precision@0.50", "recall@0.50")
+CELL_SETS = ("usiigaci", "dense-tissue", "dense-tissue+dapi", "isl-neurons")
+NUCLEUS_SETS = ("dsb2018", "bbbc039")
+NUCLEUS_TEST_IMAGES = 10
 
 
 def make_isl_labels() -> None:
@@ -69,8 +77,29 @@ def _read(path: Path) -> np.ndarray:
     return read_input_planes([path])[0]
 
 
-def test_images() -> Iterator[tuple[str, str, np.ndarray, np.ndarray, Path]]:
-    """(set, image name, raw planes (C, Y, X), truth (Y, X), source path) of every test image."""
+def test_images(
+    sets: tuple[str, ...] = CELL_SETS,
+) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, Path]]:
+    """(set, image name, raw planes (C, Y, X), truth (Y, X), source path) of every test image
+    of ``sets``."""
+    from stainless.io import read_labels
+
+    for item in _cell_test_images():
+        if item[0] in sets:
+            yield item
+    manifest = HERE / "configs" / "nuclei_manifest.csv"
+    rows = [line.split(",") for line in manifest.read_text().splitlines()[1:]]
+    for dataset in NUCLEUS_SETS:
+        if dataset not in sets:
+            continue
+        chosen = [row for row in rows if row[3] == "test" and row[4] == dataset]
+        for name, image, labels, *_ in chosen[:NUCLEUS_TEST_IMAGES]:
+            path = (HERE / "configs" / image).resolve()
+            truth = read_labels((HERE / "configs" / labels).resolve()).array
+            yield dataset, name, _read(path), truth, path
+
+
+def _cell_test_images() -> Iterator[tuple[str, str, np.ndarray, np.ndarray, Path]]:
     from stainless.io import read_labels
 
     usiigaci = DATA / "usiigaci-phase-cells"
@@ -121,9 +150,16 @@ def segment(
     return labels, float(diameter), time.perf_counter() - started
 
 
-def evaluate(models: list[str], nuclei_model: str) -> dict[str, Any]:
-    """Per-image and per-set scores of each model (and ``<model>+seeded`` where the cell model
-    takes a nucleus channel and the image has one)."""
+def evaluate(
+    models: list[str],
+    nuclei_model: str,
+    sets: tuple[str, ...] = CELL_SETS,
+    sizes: tuple[str, ...] = ("auto", "true"),
+    seeded_too: bool = True,
+) -> dict[str, Any]:
+    """Per-image and per-set scores of each model on ``sets`` (and ``<model>+seeded`` where the
+    cell model takes a nucleus channel, the image has one and ``seeded_too``), at each of
+    ``sizes`` for a model trained at one object size."""
     from stainless.inference.nuclei_seeded import NucleiSeededSegmenter
     from stainless.inference.segmenter import SegmentationPredictor
     from stainless.metrics.instance import instance_metrics
@@ -133,19 +169,20 @@ def evaluate(models: list[str], nuclei_model: str) -> dict[str, Any]:
         name, _, folder = spec.partition("=")
         predictor = SegmentationPredictor.load(folder or name)
         variants: dict[str, Any] = {name: None}
-        if predictor.info.in_channels == 2:
+        if predictor.info.in_channels == 2 and seeded_too:
             nuclei = SegmentationPredictor.load(nuclei_model)
             variants[f"{name}+seeded"] = NucleiSeededSegmenter(predictor, nuclei)
-        for dataset, image, raw, truth, source in test_images():
+        for dataset, image, raw, truth, source in test_images(sets):
             for variant, seeded in variants.items():
                 if seeded is not None and raw.shape[0] < 2:
                     continue
                 if dataset.endswith("+dapi") and predictor.info.in_channels == 1:
                     continue  # the same strips as dense-tissue
-                sizes: dict[str, float | None] = {"own scale": None}
+                runs: dict[str, float | None] = {"own scale": None}
                 if predictor.info.one_diameter:  # found, and the model apart from the search
-                    sizes = {"auto": None, "true": median_object_diameter([truth])}
-                for size, true_size in sizes.items():
+                    found = {"auto": None, "true": median_object_diameter([truth])}
+                    runs = {size: found[size] for size in sizes}
+                for size, true_size in runs.items():
                     labels, diameter, seconds = segment(predictor, seeded, raw, source, true_size)
                     metrics = instance_metrics(truth, labels, thresholds=[0.5])
                     rows.append({"model": variant, "size": size, "dataset": dataset,
@@ -171,12 +208,24 @@ def main() -> int:
     parser.add_argument("--model", action="append", help="NAME=FOLDER or a built-in name")
     parser.add_argument("--nuclei-model", default="nuclei")
     parser.add_argument("--name", default="cells", help="results/<name>.json")
+    parser.add_argument(
+        "--sets", default=",".join(CELL_SETS),
+        help=f"comma-separated test sets of {', '.join(CELL_SETS + NUCLEUS_SETS)}",
+    )  # fmt: skip
+    parser.add_argument("--sizes", default="auto,true", help="auto, true or both (comma-separated)")
+    parser.add_argument("--no-seeded", action="store_true", help="skip the nucleus-seeded runs")
     args = parser.parse_args()
+    sets = tuple(args.sets.split(","))
+    sizes = tuple(args.sizes.split(","))
+    if unknown := set(sets) - set(CELL_SETS + NUCLEUS_SETS):
+        parser.error(f"--sets: unknown test set(s) {sorted(unknown)}")
+    if unknown := set(sizes) - {"auto", "true"}:
+        parser.error(f"--sizes: expected auto and/or true, got {sorted(unknown)}")
     if args.stage == "labels":
         make_isl_labels()
         return 0
     started = time.perf_counter()
-    result = evaluate(args.model or ["cells"], args.nuclei_model)
+    result = evaluate(args.model or ["cells"], args.nuclei_model, sets, sizes, not args.no_seeded)
     record = {
         "benchmark": "cells",
         "protocol": __doc__.split("\n\n")[1].strip() if __doc__ else "",

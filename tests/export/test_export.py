@@ -15,6 +15,7 @@ from stainless.export.source import export_source
 from stainless.inference.predictor import load_predictor
 from stainless.inference.segmenter import SegmentationPredictor
 from stainless.io import read_input_planes, read_labels, write_image
+from stainless.metrics.instance import instance_metrics
 
 DSB_TEST_IMAGE = "0acd2c223d300ea55d0546797713851e818e5c697d073b7f4091b96ce0f3d2fe.png"
 
@@ -110,3 +111,25 @@ def test_bad_exports_and_graphs_are_refused_in_one_line(
     (tmp_path / "garbage.onnx").write_bytes(b"not a graph")
     _fails(capsys, [*segment, "--model", str(tmp_path / "garbage.onnx")], "is not an ONNX graph")
     assert not (tmp_path / "labels").exists() and not Path(out).exists()
+
+
+def test_engine_onnxruntime_exports_once_into_the_cache_and_segments_the_same(
+    tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = shared_data / "dsb2018" / "images" / DSB_TEST_IMAGE
+    cache = tmp_path / "cache"
+    found = {}
+    for run, engine in enumerate(("onnxruntime", "onnxruntime", "torch")):
+        out = tmp_path / f"out{run}"
+        options = ["--diameter", "19", "--engine", engine, "--graph-cache", str(cache)]
+        argv = ["segment", "--model", "cells", "--input", str(image), "--output", str(out)]
+        assert main([*argv, *options]) == 0
+        found[run] = read_labels(next(out.glob("*_labels.tif"))).array
+        said = capsys.readouterr().err
+        assert ("exported 'cells'" in said) == (run == 0)  # the second run finds the graph
+    assert len(list((cache / "graphs").glob("cells-*.onnx"))) == 1
+    assert found[0].max() >= 5
+    assert instance_metrics(found[2], found[0], thresholds=[0.5])["csi@0.50"] >= 0.95
+    _fails(capsys, ["segment", "--model", "cells", "--input", str(image), "--output",
+                    str(tmp_path / "bf16"), "--engine", "onnxruntime", "--precision", "bf16"],
+           "--precision bf16 needs --engine torch")  # fmt: skip

@@ -53,6 +53,19 @@ def add_model_and_input_options(
     parser.add_argument(
         "--precision", choices=("auto", "bf16", "fp32"), default="auto", help=precision_help
     )
+    parser.add_argument(
+        "--engine",
+        choices=("torch", "onnxruntime"),
+        default="torch",
+        help="run the network in torch (default) or as an exported ONNX graph in onnxruntime, "
+        "exported once into --graph-cache (needs stainless[export]; float32)",
+    )
+    parser.add_argument(
+        "--graph-cache",
+        type=Path,
+        help="folder for the exported graphs of --engine onnxruntime (default: $STAINLESS_CACHE, "
+        "else ~/.cache/stainless)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument(
         "--name",
@@ -324,3 +337,29 @@ def find_inputs(
     if len(paths) > 1 and (stack or len(paths) == planes_per_sample):
         return [(sample_name(paths), list(paths), None)]
     return [(p.name.split(".")[0], [p], None) for p in paths]
+
+
+def apply_engine(args: argparse.Namespace) -> None:
+    """With ``--engine onnxruntime``, point ``args.model`` at the model's ONNX graph (exported
+    into the cache the first time, said on stderr); a ``.onnx`` model runs there anyway.
+
+    Raises
+    ------
+    ValueError
+        ``--precision bf16`` asked of onnxruntime (it runs the float32 graph).
+    """
+    from stainless.inference.onnx_engine import is_onnx_model
+
+    onnx = args.engine == "onnxruntime" or is_onnx_model(args.model)
+    if onnx and args.precision == "bf16":
+        raise ValueError(
+            "--precision bf16 needs --engine torch: onnxruntime runs the float32 graph"
+        )
+    if args.engine != "onnxruntime" or is_onnx_model(args.model):
+        return
+    from stainless.inference.graph_cache import cached_graph
+
+    graph, exported = cached_graph(args.model, args.graph_cache)
+    if exported:
+        print(f"exported '{args.model}' to {graph} for onnxruntime", file=sys.stderr)
+    args.model = graph

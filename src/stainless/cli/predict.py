@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     options = _inputs.tiling_options(args)
     _inputs.parse_plane_options(args)
     _blockwise.check_options(args)
+    _inputs.apply_engine(args)
     predictor = load_predictor(args.model, args.device, args.precision)
     wanted = predictor.info.planes_wanted()
     samples = _inputs.named_samples(_inputs.find_inputs(args.input, wanted, args.stack), args.name)

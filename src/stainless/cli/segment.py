@@ -25,6 +25,7 @@ EXAMPLES = """examples:
   stainless segment --model cells-phase --input phase/ --output look/ --outlines --diameter 90
   stainless segment --model cells --input rgb_cells/ --output cells/ --channels 2,1
   stainless segment --model cells --input rgb_cells/ --output cells/ --channels 2,1 --nuclei-seeded
+  stainless segment --model cells --input rgb_cells/ --output cells/ --engine onnxruntime
   stainless segment --model nuclei-fluorescence --input slide.ome.tif --output slide_labels.zarr
   stainless segment --model nuclei-fluorescence --input plate/ --output plate_labels/ \
       --format ome-zarr --workers 2
@@ -161,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
     _inputs.parse_plane_options(args)
     _blockwise.check_options(args)
     thresholds = _overrides(args)
+    _inputs.apply_engine(args)
     auto_size = args.diameter == "auto"
     # loaded at its own size: a --diameter becomes a magnification of each image, so that a
     # shrunk image's flows are decoded at the network's resolution (SegmentationPredictor.segment)

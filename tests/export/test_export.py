@@ -133,3 +133,22 @@ def test_engine_onnxruntime_exports_once_into_the_cache_and_segments_the_same(
     _fails(capsys, ["segment", "--model", "cells", "--input", str(image), "--output",
                     str(tmp_path / "bf16"), "--engine", "onnxruntime", "--precision", "bf16"],
            "--precision bf16 needs --engine torch")  # fmt: skip
+
+
+def test_running_a_graph_writes_nothing_outside_the_given_paths(
+    exported: dict[str, Path], tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    script = ("import stainless, numpy as np\n"
+              "from stainless.inference.onnx_engine import load_onnx_network\n"
+              f"network, _ = load_onnx_network({str(exported['cells.onnx'])!r}, 'segmentation')\n"
+              "import torch; network(torch.zeros(1, 2, 32, 32))\n")  # fmt: skip
+    environment = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    environment.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"))
+    subprocess.run([sys.executable, "-c", script], check=True, env=environment)
+    assert list(home.rglob("*")) == []  # onnxruntime's device id and event store stay unwritten

@@ -24,8 +24,8 @@ train() {  # name, then extra --set options
         --set training.max_steps="$STEPS" --set training.val_every_n_steps="$STEPS" "$@"
 }
 train all
-train without_usiigaci --set data.manifest=cells_manifest_without_usiigaci.csv
-train without_nuclei --set data.manifest=cells_manifest_without_nuclei.csv
+train without_usiigaci --set data.manifest=benchmarks/configs/cells_manifest_without_usiigaci.csv
+train without_nuclei --set data.manifest=benchmarks/configs/cells_manifest_without_nuclei.csv
 train without_isl --set "data.samples=[]" --set "data.validation=[]"
 python benchmarks/studies/cells.py evaluate --name cells_loso --sizes true --no-seeded \
     --sets usiigaci,dense-tissue,isl-neurons,dsb2018,bbbc039 \

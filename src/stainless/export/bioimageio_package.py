@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import tifffile
@@ -208,7 +208,9 @@ def export_bioimageio(
             sample_tensor=spec.FileDescr(source=folder / "sample_output.tif"),
         )  # fmt: skip
         state_dict = _state_dict_weights(source, folder)
-        parent = "pytorch_state_dict" if state_dict is not None else None
+        parent: Literal["pytorch_state_dict"] | None = None
+        if state_dict is not None:  # the ONNX graph is converted from those weights
+            parent = "pytorch_state_dict"
         weights = spec.WeightsDescr(
             onnx=spec.OnnxWeightsDescr(
                 source=folder / "weights.onnx", opset_version=18, parent=parent

@@ -1,0 +1,38 @@
+"""napari tests run headless under Xvfb (vispy needs OpenGL, which Qt's offscreen platform
+lacks): with no display, one Xvfb server is started for the session; without napari or Xvfb
+the tests are skipped."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+napari = pytest.importorskip("napari")
+
+
+def _start_xvfb() -> subprocess.Popen[bytes] | None:
+    if os.environ.get("DISPLAY") or shutil.which("Xvfb") is None:
+        return None
+    display = f":{90 + os.getpid() % 100}"
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    time.sleep(1.0)
+    os.environ["DISPLAY"] = display
+    return server
+
+
+_SERVER = _start_xvfb()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _display() -> Iterator[None]:
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("no display and no Xvfb: the napari tests need one")
+    yield
+    if _SERVER is not None:
+        _SERVER.terminate()

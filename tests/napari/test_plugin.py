@@ -1,0 +1,75 @@
+"""The napari plugin in a real viewer: its manifest, the Segment / Evaluate widgets on a real
+held-out image (results arrive from a background thread as layers with the image's scale), and
+one-line refusals of layers it cannot use."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from stainless.napari import samples, widgets
+
+
+def test_the_manifest_declares_the_widgets_and_sample_data() -> None:
+    from npe2 import PluginManifest
+
+    manifest = PluginManifest.from_distribution("stainless")
+    names = {widget.display_name for widget in manifest.contributions.widgets or []}
+    assert names == {"Segment", "Predict fluorescence", "Evaluate", "Fine-tune"}
+    assert {s.key for s in manifest.contributions.sample_data or []} == {"nuclei", "neurons"}
+
+
+def _wait(qtbot: Any, future: Any, seconds: float = 120) -> Any:
+    qtbot.waitUntil(future.done, timeout=int(seconds * 1000))
+    return future.result()
+
+
+def test_segment_and_evaluate_a_real_image_in_the_viewer(
+    make_napari_viewer: Any, qtbot: Any, tmp_path: Path
+) -> None:
+    viewer = make_napari_viewer()
+    for data, options, kind in samples.nuclei_sample():
+        getattr(viewer, f"add_{kind}")(data, scale=(0.5, 0.5), **options)
+    _, segment = viewer.window.add_plugin_dock_widget("stainless", "Segment")
+    segment.image.value = viewer.layers["dsb_10328b82"]
+    segment.model.value = "nuclei-fluorescence"
+    _wait(qtbot, segment())
+    qtbot.waitUntil(lambda: len(viewer.layers) == 3, timeout=10_000)
+    labels = viewer.layers[-1]
+    assert labels.name == "dsb_10328b82 nuclei-fluorescence labels"
+    assert tuple(labels.scale) == (0.5, 0.5)
+    truth = viewer.layers["dsb_10328b82 truth"].data
+    assert 0.7 * truth.max() <= len(np.unique(labels.data)) - 1 <= 1.3 * truth.max()
+    _, evaluate = viewer.window.add_plugin_dock_widget("stainless", "Evaluate")
+    evaluate.prediction.value = labels
+    evaluate.truth.value = viewer.layers["dsb_10328b82 truth"]
+    _wait(qtbot, evaluate())
+    qtbot.waitUntil(lambda: len(viewer.layers) == 4, timeout=10_000)
+    errors = viewer.layers[-1]
+    assert errors.metadata["scores"]["csi@0.50"] > 0.5
+    assert 1 in np.unique(errors.data)  # matched predictions drawn
+    shot = os.environ.get("STAINLESS_NAPARI_SCREENSHOT", str(tmp_path / "napari.png"))
+    viewer.layers["dsb_10328b82 truth"].visible = False
+    viewer.window.resize(1500, 800)
+    viewer.reset_view()
+    viewer.screenshot(shot, canvas_only=False)
+    assert Path(shot).stat().st_size > 10_000
+
+
+def test_layers_it_cannot_use_are_refused_in_one_line(make_napari_viewer: Any) -> None:
+    viewer = make_napari_viewer()
+    movie = viewer.add_image(np.zeros((2, 3, 32, 32), np.float32), name="movie")
+    with pytest.raises(ValueError, match="layer 'movie' has 4 dimensions"):
+        widgets.segment(movie)
+    image = viewer.add_image(np.zeros((32, 32), np.float32), name="field")
+    empty = viewer.add_labels(np.zeros((32, 32), np.uint16), name="nothing")
+    with pytest.raises(ValueError, match="hold no object"):
+        widgets.fine_tune(image, empty, output=Path("never-written"))
+    wrong = viewer.add_labels(np.ones((16, 16), np.uint16), name="small")
+    with pytest.raises(ValueError, match="correct a Labels layer of this image"):
+        widgets.fine_tune(image, wrong, output=Path("never-written"))
+    assert not Path("never-written").exists()

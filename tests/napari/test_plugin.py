@@ -73,3 +73,10 @@ def test_layers_it_cannot_use_are_refused_in_one_line(make_napari_viewer: Any) -
     with pytest.raises(ValueError, match="correct a Labels layer of this image"):
         widgets.fine_tune(image, wrong, output=Path("never-written"))
     assert not Path("never-written").exists()
+
+
+def test_a_fine_tuning_that_cannot_run_says_why_in_the_viewer(tmp_path: Path) -> None:
+    (image, _, _), (truth, _, _) = samples.nuclei_sample()
+    with pytest.raises(ValueError, match="shorter than one epoch"):  # what the viewer shows
+        widgets._fine_tune(image[None], truth, "nuclei-fluorescence", 0.01, tmp_path / "m", "")
+    assert not (tmp_path / "m").exists()

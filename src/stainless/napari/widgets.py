@@ -3,6 +3,8 @@ at once, with a one-line message for the wrong kind, then works in a background 
 returns a ``Future`` that napari turns into layers, so the viewer never freezes. Layers keep the
 input's scale (pixel size)."""
 
+import contextlib
+import io
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -222,7 +224,11 @@ def _fine_tune(
                 "--no-progress"]  # fmt: skip
         if channels:
             argv += ["--channels", channels]
-        if main(argv) != 0:
-            raise ValueError(f"fine-tuning '{init}' failed (see the terminal)")
+        said = io.StringIO()
+        with contextlib.redirect_stderr(said):
+            failed = main(argv) != 0
+        if failed:  # the command's own one-line error
+            lines = said.getvalue().strip().splitlines() or ["see the terminal"]
+            raise ValueError(f"fine-tuning '{init}' failed: {lines[-1]}")
     show_info(f"stainless: fine-tuned model written to {output}")
     return str(output)

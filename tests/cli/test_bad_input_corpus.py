@@ -403,6 +403,34 @@ def nuclei_seeded_with_a_one_channel_model(ws: Path, _: Path) -> Case:
     return Case(argv, "needs a cell model with two inputs (cytoplasm, nucleus)")
 
 
+# --- 7. exports and exported graphs (issue 26) ------------------------------------------------
+
+
+def export_of_a_folder_without_weights(ws: Path, _: Path) -> Case:
+    folder = _model_copy(ws)
+    (folder / "weights.safetensors").unlink()
+    argv = ["export", "--model", str(folder), "--format", "onnx", "--output", str(ws / "m.onnx")]
+    return Case(argv, "is not a stainless model folder")
+
+
+def onnx_file_that_is_not_a_stainless_export(ws: Path, _: Path) -> Case:
+    import onnx
+    from onnx import TensorProto, helper
+
+    tensor = helper.make_tensor_value_info
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "foreign",
+                              [tensor("x", TensorProto.FLOAT, [1, 1, 8, 8])],
+                              [tensor("y", TensorProto.FLOAT, [1, 1, 8, 8])])  # fmt: skip
+    onnx.save_model(helper.make_model(graph), str(ws / "foreign.onnx"))
+    argv = _segment(ws, _image(ws, "a.tif", _nuclei()[0]), model=ws / "foreign.onnx")
+    return Case(argv, "is not a stainless export")
+
+
+def bf16_asked_of_onnxruntime(ws: Path, _: Path) -> Case:
+    argv = [*_segment(ws, _image(ws, "a.tif", _nuclei()[0])), "--engine", "onnxruntime"]
+    return Case([*argv, "--precision", "bf16"], "--precision bf16 needs --engine torch")
+
+
 CASES: list[Callable[[Path, Path], Case]] = [
     nan_patch_segment,
     two_inf_pixels_segment,
@@ -449,6 +477,9 @@ CASES: list[Callable[[Path, Path], Case]] = [
     unlabelled_images_of_another_plane_count,
     unlabelled_with_a_semantic_head,
     nuclei_seeded_with_a_one_channel_model,
+    export_of_a_folder_without_weights,
+    onnx_file_that_is_not_a_stainless_export,
+    bf16_asked_of_onnxruntime,
 ]
 
 

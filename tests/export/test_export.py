@@ -53,6 +53,17 @@ def test_onnx_maps_and_labels_match_torch_on_a_real_image_of_any_size(
     assert labels.max() >= 5  # the image holds 9 nuclei
 
 
+def test_the_graph_refuses_sides_that_are_not_a_multiple_of_the_stride(
+    exported: dict[str, Path],
+) -> None:
+    from stainless.inference.onnx_engine import load_onnx_network
+
+    network, info = load_onnx_network(exported["cells.onnx"], "segmentation")
+    assert network(torch.zeros(1, 2, 32, 48)).shape == (1, 3, 32, 48)
+    with pytest.raises(ValueError, match=f"multiples of {info.size_multiple}"):
+        network(torch.zeros(1, 2, 30, 48))
+
+
 def test_the_pt2_program_runs_without_stainless_classes(exported: dict[str, Path]) -> None:
     program = torch.export.load(str(exported["cells.pt2"])).module()
     source = export_source("cells")

@@ -25,17 +25,26 @@ class OnnxNetwork(nn.Module):
     Parameters
     ----------
     session : onnxruntime.InferenceSession
+    multiple : int
+        The network's stride: H and W must be multiples of it (stainless pads its tiles to
+        them; onnxruntime would fail with a concat-axis error deep in the graph).
     """
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, multiple: int) -> None:
         super().__init__()
         self.session = session
+        self.multiple = multiple
         self.input_name = session.get_inputs()[0].name
 
     def forward(self, planes: torch.Tensor, modality: torch.Tensor | None = None) -> torch.Tensor:
         """Raw maps of ``planes`` (the graph runs on the CPU, in float32). ``modality`` is
         accepted as a translation network's call passes it, always None here: modality-
         conditioned networks are not exported."""
+        if planes.shape[-2] % self.multiple or planes.shape[-1] % self.multiple:
+            raise ValueError(
+                f"the graph takes sides that are multiples of {self.multiple}, got "
+                f"{tuple(planes.shape[-2:])}: pad the planes first"
+            )
         array = np.ascontiguousarray(planes.detach().float().cpu().numpy())
         maps = self.session.run(None, {self.input_name: array})[0]
         return torch.from_numpy(np.asarray(maps)).to(planes.device)
@@ -80,4 +89,4 @@ def load_onnx_network(path: str | Path, kind: str) -> tuple[OnnxNetwork, ModelIn
     info = info_from_document(source, json.loads(document))
     if info.kind != kind:
         raise ValueError(f"'{source}' is a {info.kind} model, not a {kind} model")
-    return OnnxNetwork(session), info
+    return OnnxNetwork(session, info.size_multiple), info

@@ -10,6 +10,7 @@ agreement check made at export (onnxruntime against torch float32 on a batch of 
 from __future__ import annotations
 
 import json
+import logging
 import warnings
 from pathlib import Path
 from typing import Any
@@ -67,18 +68,24 @@ def export_onnx(source: ExportSource, output: Path, opset: int = OPSET) -> dict[
     """
     import onnx
 
-    with warnings.catch_warnings(), torch.inference_mode(False):
-        warnings.simplefilter("ignore")  # the exporter's notes on torchvision ops it skips
-        program = torch.onnx.export(
-            source.network,
-            (source.example(),),
-            dynamo=True,
-            opset_version=opset,
-            input_names=["planes"],
-            output_names=["maps"],
-            dynamic_shapes=source.dynamic_shapes(),
-            verbose=False,
-        )
+    registry = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registry.level
+    registry.setLevel(logging.ERROR)  # its notes on the torchvision ops it cannot register
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(
+                source.network,
+                (source.example(),),
+                dynamo=True,
+                opset_version=opset,
+                input_names=["planes"],
+                output_names=["maps"],
+                dynamic_shapes=source.dynamic_shapes(),
+                verbose=False,
+            )
+    finally:
+        registry.setLevel(level)
     if program is None:  # only when torch exports with the legacy (TorchScript) exporter
         raise ValueError(f"'{source.folder}': the ONNX exporter returned no program")
     proto = program.model_proto

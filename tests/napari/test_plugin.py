@@ -80,3 +80,21 @@ def test_a_fine_tuning_that_cannot_run_says_why_in_the_viewer(tmp_path: Path) ->
     with pytest.raises(ValueError, match="shorter than one epoch"):  # what the viewer shows
         widgets._fine_tune(image[None], truth, "nuclei-fluorescence", 0.01, tmp_path / "m", "")
     assert not (tmp_path / "m").exists()
+
+
+def test_the_reader_opens_outputs_at_their_pixel_size(
+    make_napari_viewer: Any, tmp_path: Path
+) -> None:
+    from stainless.io import ImageMetadata, write_image
+
+    at = ImageMetadata(pixel_size_um=(0.65, 0.65), channel_names=["dapi", "map2"])
+    labels = np.arange(64, dtype=np.uint16).reshape(8, 8)
+    sized = ImageMetadata(pixel_size_um=(0.65, 0.65))
+    write_image(tmp_path / "a_labels.ome.tif", labels, axes="YX", metadata=sized)
+    write_image(tmp_path / "a.ome.tif", np.ones((2, 8, 8), np.float32), axes="CYX", metadata=at)
+    viewer = make_napari_viewer()
+    viewer.open(str(tmp_path / "a_labels.ome.tif"), plugin="stainless")
+    viewer.open(str(tmp_path / "a.ome.tif"), plugin="stainless")
+    kinds = [(layer.name, type(layer).__name__, tuple(layer.scale)) for layer in viewer.layers]
+    assert kinds == [("a_labels.ome.tif", "Labels", (0.65, 0.65)), ("dapi", "Image", (0.65, 0.65)),
+                     ("map2", "Image", (0.65, 0.65))]  # fmt: skip

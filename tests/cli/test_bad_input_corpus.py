@@ -245,7 +245,7 @@ def inputs_writing_the_same_output(ws: Path, _: Path) -> Case:
 def unknown_init_name(ws: Path, _: Path) -> Case:
     return Case(
         _train_segmentation(ws, segmentation_config(init="phase-to-nothing")),
-        "is neither a model folder nor a built-in model (built-in: cells-phase, nuclei, nuclei-fl",
+        f"is neither a model folder nor a built-in model (built-in: {', '.join(sorted(BUILT_IN))})",
     )
 
 

@@ -19,8 +19,10 @@ def _start_xvfb() -> subprocess.Popen[bytes] | None:
     if os.environ.get("DISPLAY") or shutil.which("Xvfb") is None:
         return None
     display = f":{90 + os.getpid() % 100}"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    # -terminate: the server ends by itself when its last client (this process's Qt) goes, so
+    # it outlives Qt's teardown at interpreter exit (killing it first crashes that teardown)
+    command = ["Xvfb", display, "-screen", "0", "1280x1024x24", "-nolisten", "tcp", "-terminate"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
     os.environ["DISPLAY"] = display
     return server
@@ -34,5 +36,3 @@ def _display() -> Iterator[None]:
     if not os.environ.get("DISPLAY"):
         pytest.skip("no display and no Xvfb: the napari tests need one")
     yield
-    if _SERVER is not None:
-        _SERVER.terminate()

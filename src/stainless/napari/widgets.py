@@ -44,12 +44,10 @@ def _in_background(work: Any, *args: Any) -> Future[Any]:
     """``work(*args)`` in the worker thread; an error becomes a viewer message, not a crash."""
 
     def guarded() -> Any:
-        from napari.utils import progress
         from napari.utils.notifications import show_error
 
         try:
-            with progress(total=0, desc=f"stainless: {work.__name__.strip('_')}"):
-                return work(*args)
+            return work(*args)
         except (ValueError, FileNotFoundError, FileExistsError) as error:
             show_error(f"stainless: {error}")
             return None

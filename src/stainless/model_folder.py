@@ -250,7 +250,7 @@ def _read_model_json(folder: Path, kind: str) -> dict[str, Any]:
     return raw
 
 
-def _validated_info(folder: Path, info_type: type[InfoType], raw: dict[str, Any]) -> InfoType:
+def validated_info(folder: Path, info_type: type[InfoType], raw: dict[str, Any]) -> InfoType:
     """``model.json`` checked against its schema (the dataclass's fields and types)."""
     try:
         return TypeAdapter(info_type).validate_python(raw)
@@ -264,25 +264,12 @@ def _validated_info(folder: Path, info_type: type[InfoType], raw: dict[str, Any]
 
 def read_translation_info(folder: Path) -> TranslationModelInfo:
     """``model.json`` of a translation model folder, checked against its schema."""
-    return _validated_info(folder, TranslationModelInfo, _read_model_json(folder, "translation"))
+    return validated_info(folder, TranslationModelInfo, _read_model_json(folder, "translation"))
 
 
 def read_segmentation_info(folder: Path) -> SegmentationModelInfo:
     """``model.json`` of a segmentation model folder, checked against its schema."""
-    return _validated_info(folder, SegmentationModelInfo, _read_model_json(folder, "segmentation"))
-
-
-def info_from_document(source: Path, raw: dict[str, Any]) -> ModelInfo:
-    """The :data:`ModelInfo` of a ``model.json`` document carried elsewhere (an exported graph's
-    metadata), checked against its schema; ``ValueError`` naming ``source`` otherwise."""
-    kinds: dict[str, type[ModelInfo]] = {
-        "translation": TranslationModelInfo,
-        "segmentation": SegmentationModelInfo,
-    }
-    info_type = kinds.get(str(raw.get("kind")))
-    if info_type is None:
-        raise ValueError(f"'{source}': model kind {raw.get('kind')!r} is neither of {list(kinds)}")
-    return _validated_info(source, info_type, raw)  # type: ignore[type-var]
+    return validated_info(folder, SegmentationModelInfo, _read_model_json(folder, "segmentation"))
 
 
 def read_meta(folder: Path) -> dict[str, Any]:

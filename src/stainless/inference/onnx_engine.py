@@ -14,8 +14,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from stainless.export.onnx_graph import onnx_session
 from stainless.export.source import MODEL_KEY
-from stainless.model_folder import ModelInfo, info_from_document
+from stainless.model_folder import (
+    ModelInfo,
+    SegmentationModelInfo,
+    TranslationModelInfo,
+    validated_info,
+)
 
 
 class OnnxNetwork(nn.Module):
@@ -68,13 +74,13 @@ def load_onnx_network(path: str | Path, kind: str) -> tuple[OnnxNetwork, ModelIn
     if not source.is_file():
         raise ValueError(f"ONNX model '{source}' does not exist")
     try:
-        import onnxruntime
+        import onnxruntime  # noqa: F401  (a clear message when the extra is missing)
     except ImportError:
         raise ValueError(
             f"'{source}': running an ONNX graph needs onnxruntime (pip install 'stainless[export]')"
         ) from None
     try:
-        session = onnxruntime.InferenceSession(str(source), providers=["CPUExecutionProvider"])
+        session = onnx_session(source)
     except Exception as error:  # onnxruntime raises its own exception types
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ValueError(
@@ -86,7 +92,12 @@ def load_onnx_network(path: str | Path, kind: str) -> tuple[OnnxNetwork, ModelIn
             f"'{source}' is not a stainless export (its metadata hold no {MODEL_KEY}); "
             "export with 'stainless export --format onnx'"
         )
-    info = info_from_document(source, json.loads(document))
-    if info.kind != kind:
-        raise ValueError(f"'{source}' is a {info.kind} model, not a {kind} model")
+    raw = json.loads(document)
+    if raw.get("kind") != kind:
+        raise ValueError(f"'{source}' is a {raw.get('kind')} model, not a {kind} model")
+    info: ModelInfo
+    if kind == "segmentation":
+        info = validated_info(source, SegmentationModelInfo, raw)
+    else:
+        info = validated_info(source, TranslationModelInfo, raw)
     return OnnxNetwork(session, info.size_multiple), info

@@ -85,7 +85,7 @@ def test_images(
     from stainless.io import read_labels
 
     if set(sets) & set(CELL_SETS):  # the cell sets are read only when asked for
-        yield from (item for item in _cell_test_images() if item[0] in sets)
+        yield from (item for item in _cell_test_images(sets) if item[0] in sets)
     manifest = HERE / "configs" / "nuclei_manifest.csv"
     rows = [line.split(",") for line in manifest.read_text().splitlines()[1:]]
     for dataset in NUCLEUS_SETS:
@@ -98,7 +98,10 @@ def test_images(
             yield dataset, name, _read(path), truth, path
 
 
-def _cell_test_images() -> Iterator[tuple[str, str, np.ndarray, np.ndarray, Path]]:
+def _cell_test_images(
+    sets: tuple[str, ...],
+) -> Iterator[tuple[str, str, np.ndarray, np.ndarray, Path]]:
+    """The cell test images; a set's files are read only when ``sets`` names it."""
     from stainless.io import read_labels
 
     usiigaci = DATA / "usiigaci-phase-cells"
@@ -118,6 +121,8 @@ def _cell_test_images() -> Iterator[tuple[str, str, np.ndarray, np.ndarray, Path
         if dapi.is_file():
             nucleus = _read(dapi)[:, :, DENSE_TEST_COLUMNS]
             yield "dense-tissue+dapi", name, np.concatenate([planes, nucleus]), truth, image
+    if "isl-neurons" not in sets:
+        return
     isl = DATA / "isl-neurons"
     both = np.concatenate([_read(isl / "map2.png"), _read(isl / "dapi.png")])
     truth = read_labels(RESULTS / "isl_cells" / "map2_labels.tif").array

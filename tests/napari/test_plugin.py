@@ -23,9 +23,9 @@ def test_the_manifest_declares_the_widgets_and_sample_data() -> None:
     assert {s.key for s in manifest.contributions.sample_data or []} == {"nuclei", "neurons"}
 
 
-def _wait(qtbot: Any, future: Any, seconds: float = 120) -> Any:
-    qtbot.waitUntil(future.done, timeout=int(seconds * 1000))
-    return future.result()
+def _wait(qtbot: Any, worker: Any, seconds: float = 120) -> None:
+    """Until the widget's worker has run to its end, its progress bar full."""
+    qtbot.waitUntil(lambda: worker.pbar.n >= worker.pbar.total, timeout=int(seconds * 1000))
 
 
 def test_segment_and_evaluate_a_real_image_in_the_viewer(
@@ -37,7 +37,9 @@ def test_segment_and_evaluate_a_real_image_in_the_viewer(
     _, segment = viewer.window.add_plugin_dock_widget("stainless", "Segment")
     segment.image.value = viewer.layers["dsb_10328b82"]
     segment.model.value = "nuclei-fluorescence"
-    _wait(qtbot, segment())
+    worker = segment()
+    assert worker.pbar.total == 3  # load, size or nothing, segment: a bar in the activity panel
+    _wait(qtbot, worker)
     qtbot.waitUntil(lambda: len(viewer.layers) == 3, timeout=10_000)
     labels = viewer.layers[-1]
     assert labels.name == "dsb_10328b82 nuclei-fluorescence labels"
@@ -64,14 +66,14 @@ def test_layers_it_cannot_use_are_refused_in_one_line(make_napari_viewer: Any) -
     viewer = make_napari_viewer()
     movie = viewer.add_image(np.zeros((2, 3, 32, 32), np.float32), name="movie")
     with pytest.raises(ValueError, match="layer 'movie' has 4 dimensions"):
-        widgets.segment(movie)
+        widgets.segment(viewer, movie)
     image = viewer.add_image(np.zeros((32, 32), np.float32), name="field")
     empty = viewer.add_labels(np.zeros((32, 32), np.uint16), name="nothing")
     with pytest.raises(ValueError, match="hold no object"):
-        widgets.fine_tune(image, empty, output=Path("never-written"))
+        widgets.fine_tune(viewer, image, empty, output=Path("never-written"))
     wrong = viewer.add_labels(np.ones((16, 16), np.uint16), name="small")
     with pytest.raises(ValueError, match="correct a Labels layer of this image"):
-        widgets.fine_tune(image, wrong, output=Path("never-written"))
+        widgets.fine_tune(viewer, image, wrong, output=Path("never-written"))
     assert not Path("never-written").exists()
 
 
@@ -83,15 +85,21 @@ def test_a_fine_tuning_that_cannot_run_says_why_in_the_viewer(tmp_path: Path) ->
     script = ("from pathlib import Path\n"
               "from stainless.napari import samples, widgets\n"
               "(image, _, _), (truth, _, _) = samples.nuclei_sample()\n"
+              f"folder = Path({str(tmp_path / 'corrections')!r})\n"
+              "steps = widgets._fine_tune(image[None], truth, 'dsb 1', 'nuclei-fluorescence', "
+              f"0.01, Path({str(tmp_path / 'm')!r}), folder, '')\n"
               "try:\n"
-              f"    widgets._fine_tune(image[None], truth, 'nuclei-fluorescence', 0.01, "
-              f"Path({str(tmp_path / 'm')!r}), '')\n"
+              "    for step in steps:\n"
+              "        print('step:', step)\n"
               "except ValueError as error:\n"
-              "    print('viewer message:', error)\n")  # fmt: skip
+              "    print('viewer message:', error)\n"
+              "print('kept:', sorted(p.name for p in folder.iterdir()))\n")  # fmt: skip
     said = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert "viewer message: fine-tuning 'nuclei-fluorescence' failed:" in said.stdout
     assert "shorter than one epoch" in said.stdout
     assert not (tmp_path / "m").exists()
+    assert "step: fine-tuning 'nuclei-fluorescence' on 1 corrected image(s)" in said.stdout
+    assert "kept: ['dsb_1_img.tif', 'dsb_1_masks.tif']" in said.stdout  # the correction stays
 
 
 def test_the_reader_opens_outputs_at_their_pixel_size(

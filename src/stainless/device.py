@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Literal
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -61,6 +63,13 @@ def lightning_precision(
 def faster_in_bf16(step: Callable[[bool], object], repeats: int = 2) -> bool:
     """Whether ``step(True)`` (under bf16 autocast) beats ``step(False)`` (float32): best of
     ``repeats`` timed calls each, after one warm-up call each."""
+    fp32_s, bf16_s = bf16_timings(step, repeats)
+    return bf16_s < fp32_s
+
+
+def bf16_timings(step: Callable[[bool], object], repeats: int = 2) -> tuple[float, float]:
+    """Seconds of ``step(False)`` (float32) and ``step(True)`` (bf16 autocast): best of
+    ``repeats`` timed calls each, after one warm-up call each."""
     best = {}
     for use_bf16 in (False, True):
         step(use_bf16)
@@ -70,7 +79,7 @@ def faster_in_bf16(step: Callable[[bool], object], repeats: int = 2) -> bool:
             step(use_bf16)
             timings.append(time.perf_counter() - started)
         best[use_bf16] = min(timings)
-    return best[True] < best[False]
+    return best[False], best[True]
 
 
 def to_channels_last(network: nn.Module) -> None:
@@ -99,31 +108,108 @@ def prepare_for_inference(
     return prepared, resolved, use_bf16
 
 
-_PRECISION_TRIALS: dict[tuple[object, ...], bool] = {}
+BF16_MIN_PCC = 0.999
+"""bf16 is taken only where its output correlates with float32's at least this well (Pearson)."""
+BF16_MAX_P999_DIFFERENCE = 0.02
+"""... and where 99.9 % of its output values are within this of float32's (the network's
+normalised output units, about [-1, 1] for translation: 1 % of that range)."""
+
+
+@dataclass(frozen=True)
+class PrecisionTrial:
+    """What ``precision: auto`` decided on one batch, and why.
+
+    Attributes
+    ----------
+    bf16 : bool
+        The decision: bf16 autocast (faster *and* agreeing), else float32.
+    fp32_s, bf16_s : float
+        Best-of-two seconds of one forward pass each way.
+    pcc : float
+        Pearson correlation of the bf16 output with the float32 output (NaN for a constant
+        output).
+    p999_abs_difference, max_abs_difference : float
+        The 99.9th percentile and the maximum of ``|bf16 - fp32|`` over the output values.
+    """
+
+    bf16: bool
+    fp32_s: float
+    bf16_s: float
+    pcc: float
+    p999_abs_difference: float
+    max_abs_difference: float
+
+    @property
+    def agrees(self) -> bool:
+        """Whether the bf16 output passes the agreement bar (:data:`BF16_MIN_PCC`,
+        :data:`BF16_MAX_P999_DIFFERENCE`); a constant output agrees when it is within the bar."""
+        correlated = self.pcc >= BF16_MIN_PCC or (self.pcc != self.pcc and self.max_abs_difference
+                                                   <= BF16_MAX_P999_DIFFERENCE)  # fmt: skip
+        return correlated and self.p999_abs_difference <= BF16_MAX_P999_DIFFERENCE
+
+    def record(self) -> dict[str, Any]:
+        """The trial as JSON-ready values, with the bar it was held to (for run metadata)."""
+        return {"precision": "bf16" if self.bf16 else "fp32", "decided_by": "timed trial",
+                **{key: round(value, 6) if isinstance(value, float) else value
+                   for key, value in asdict(self).items() if key != "bf16"},
+                "speedup_bf16": round(self.fp32_s / max(self.bf16_s, 1e-12), 3),
+                "agrees": self.agrees,
+                "bar": {"min_pcc": BF16_MIN_PCC,
+                        "max_p999_abs_difference": BF16_MAX_P999_DIFFERENCE}}  # fmt: skip
+
+
+def output_agreement(reference: torch.Tensor, other: torch.Tensor) -> tuple[float, float, float]:
+    """Pearson r, 99.9th percentile and maximum of ``|other - reference|`` over all values."""
+    a = reference.detach().double().flatten().cpu()
+    b = other.detach().double().flatten().cpu()
+    difference = (b - a).abs()
+    a, b = a - a.mean(), b - b.mean()
+    denominator = float(a.norm() * b.norm())
+    pcc = float((a * b).sum()) / denominator if denominator > 0 else float("nan")
+    p999 = float(np.percentile(difference.cpu().numpy(), 99.9))
+    return pcc, p999, float(difference.max())
+
+
+_PRECISION_TRIALS: dict[tuple[object, ...], PrecisionTrial] = {}
 """Timed-trial outcomes of this process, keyed by device, network and input shape."""
 
 
-def inference_precision(
-    network: nn.Module, sample: torch.Tensor, forward: Callable[[torch.Tensor], object]
-) -> bool:
-    """Whether bf16 autocast runs ``forward(sample)`` faster than float32 on this machine: a
-    timed trial (one warm-up and the best of two calls each, see :func:`faster_in_bf16`), run
-    once per device, network and input shape in a process and remembered.
+def precision_trial(
+    network: nn.Module, sample: torch.Tensor, forward: Callable[[torch.Tensor], torch.Tensor]
+) -> PrecisionTrial:
+    """Whether to run ``forward`` under bf16 autocast on this machine: only where bf16 is faster
+    in a timed trial on ``sample`` (one warm-up and the best of two calls each way, see
+    :func:`bf16_timings`) **and** its output agrees with float32's on that same batch (the
+    trial's own outputs; :attr:`PrecisionTrial.agrees`). Run once per device, network and input
+    shape in a process and remembered.
 
     With bf16, inference ran 3.8× faster than a naive float32 loop on one CPU (AMX); on another
     (AVX512-BF16 only, no AMX) bf16 was slower than float32 in the same benchmark, so no
-    capability flag can decide.
+    capability flag can decide; on a third, bf16 was faster but off by up to 0.70 on outputs in
+    [-1, 1], so speed alone cannot decide either.
     """
     parameters = sum(p.numel() for p in network.parameters())
     key = (sample.device.type, type(network).__name__, parameters, tuple(sample.shape))
     if key not in _PRECISION_TRIALS:
+        outputs: dict[bool, torch.Tensor] = {}
 
         def step(use_bf16: bool) -> None:
             with (
                 torch.inference_mode(),
                 torch.autocast(sample.device.type, dtype=torch.bfloat16, enabled=use_bf16),
             ):
-                forward(sample)
+                outputs[use_bf16] = forward(sample)
 
-        _PRECISION_TRIALS[key] = faster_in_bf16(step)
+        fp32_s, bf16_s = bf16_timings(step)
+        pcc, p999, largest = output_agreement(outputs[False].float(), outputs[True].float())
+        trial = PrecisionTrial(False, fp32_s, bf16_s, pcc, p999, largest)
+        _PRECISION_TRIALS[key] = PrecisionTrial(bf16_s < fp32_s and trial.agrees, fp32_s,
+                                                bf16_s, pcc, p999, largest)  # fmt: skip
     return _PRECISION_TRIALS[key]
+
+
+def inference_precision(
+    network: nn.Module, sample: torch.Tensor, forward: Callable[[torch.Tensor], torch.Tensor]
+) -> bool:
+    """Whether to run ``forward`` under bf16 autocast (:func:`precision_trial`'s decision)."""
+    return precision_trial(network, sample, forward).bf16

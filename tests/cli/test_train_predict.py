@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,16 @@ def test_predict_writes_uint16_ome_tiffs_for_every_target(
         str(out),
     ]
     assert main([*argv, "--modality", "phase", "--tta", "--tile", "32", "--overlap", "0.5"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["lf2_dapi.ome.tif", "lf2_membrane.ome.tif"]
+    assert sorted(p.name for p in out.iterdir()) == ["lf2_dapi.ome.tif", "lf2_membrane.ome.tif",
+                                                     "lf2_run.json"]  # fmt: skip
+    record = json.loads((out / "lf2_run.json").read_text())
+    assert record["model"] == str(trained_model) and record["tta"] is True
+    chosen = record["precision"]  # a trial on the first batch where the CPU has bf16 at all
+    assert chosen["precision"] in ("bf16", "fp32")
+    if chosen["decided_by"] == "timed trial":
+        assert chosen["precision"] == "fp32" or chosen["agrees"] is True
+    else:
+        assert chosen["decided_by"] == "no bf16 on this device"
     image = read_image(out / "lf2_dapi.ome.tif")
     assert image.array.dtype == np.uint16 and image.array.shape == (64, 64)
     assert image.metadata.channel_names == ("dapi",)

@@ -32,12 +32,14 @@ def _pixel_size(args: argparse.Namespace, image: Any) -> tuple[float, float] | N
     return image.metadata.pixel_size_um or given
 
 
-def _predict_precision(predictor: Any, options: TilingOptions) -> str:
-    """``bf16``/``fp32`` of a translation predictor (one per modality: the first decides)."""
+def _predict_precision(predictor: Any, options: TilingOptions) -> tuple[str, dict[str, Any]]:
+    """``bf16``/``fp32`` of a translation predictor (one per modality: the first decides) and
+    how it was chosen (with ``auto``: the trial's speed and agreement, on a random batch here)."""
     first = (
         next(iter(predictor.predictors.values())) if hasattr(predictor, "predictors") else predictor
     )
-    return str(first.choose_precision(options.tile, options.batch_size))
+    precision = str(first.choose_precision(options.tile, options.batch_size))
+    return precision, first.precision_record()
 
 
 def _settings(
@@ -157,7 +159,7 @@ def predict_into_zarr(
 
     info = predictor.info
     # decided once here (a timed trial for auto), not by every worker
-    precision = _predict_precision(predictor, options)
+    precision, precision_check = _predict_precision(predictor, options)
     model = str(resolve_model(args.model))
     settings = _settings(
         args, Path(model), options, precision, modality=args.modality, dtype=args.dtype
@@ -189,7 +191,8 @@ def predict_into_zarr(
         )  # fmt: skip
         # tiled as the whole image, blocks need no context; tiled on their own, they do
         halo = args.halo if args.halo is not None else 0 if exact else 64
-        run = _run_options(args, halo, client, settings, input=str(image.path))
+        run = _run_options(args, halo, client, settings, input=str(image.path),
+                           precision_check=precision_check)  # fmt: skip
         return predict_blockwise(job, run).summary()
 
     return _blockwise.run_fields(args, samples, process, settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="predict fluorescence from label-free images with a trained model",
         description="Predict every target of a translation model. --input is one multi-plane file, "
         "the single-plane files of one sample (in plane order), a folder (one sample per file), or "
-        "a manifest CSV (input* columns). Writes <output>/<name>_<target>.ome.tif per target. "
+        "a manifest CSV (input* columns). Writes <output>/<name>_<target>.ome.tif per target "
+        "and <output>/<name>_run.json (model, engine, tiling and how the precision was chosen). "
         "Every input is checked before any work; the outputs appear together when all inputs "
         "succeeded.",
         epilog=EXAMPLES,
@@ -58,6 +60,26 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(handler=run)
 
 
+RUN_RECORD_ENDING = "_run.json"
+
+
+def write_run_record(
+    path: Path, args: argparse.Namespace, files: list[Path], predictor: Any
+) -> None:
+    """The run metadata of one prediction: model, inputs, engine, tiling and the precision
+    record (with ``auto``: the timed trial's speed and bf16-vs-fp32 agreement on the first
+    batch, :func:`stainless.device.precision_trial`)."""
+    from stainless.io.json_text import json_text
+    from stainless.provenance import run_metadata
+
+    record = run_metadata(
+        model=str(args.model), inputs=[str(file) for file in files], engine=args.engine,
+        tile=args.tile, overlap=args.overlap, tta=args.tta,
+        precision=predictor.precision_record() if hasattr(predictor, "precision_record") else {},
+    )  # fmt: skip
+    path.write_text(json_text(record))
+
+
 def run(args: argparse.Namespace) -> int:
     """Load the model, check every input and output first, then predict and write."""
     from stainless.data.normalize import to_uint16
@@ -77,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
 
         return predict_into_zarr(args, predictor, samples, options, pixel_sizes)
     targets = predictor.info.target_names
-    endings = [f"_{target}.ome.tif" for target in targets]
+    endings = [f"_{target}.ome.tif" for target in targets] + [RUN_RECORD_ENDING]
     samples = _outputs.skip_own_outputs(samples, args.output, endings)
     _inputs.check_inputs(samples, wanted, args.model, planes=args.planes)
     check_memory(args, samples)
@@ -92,12 +114,14 @@ def run(args: argparse.Namespace) -> int:
             )
             pixel = pixel_sizes.of(source, files[0])
             predictions = predictor.predict(planes, modality, options, pixel)
-            for target, out in zip(targets, planned[name], strict=True):
+            *images, record = planned[name]
+            for target, out in zip(targets, images, strict=True):
                 image = predictions[target]
                 pixels: Any = (
                     to_uint16(image) if args.dtype == "uint16" else image.astype(np.float32)
                 )
                 metadata = ImageMetadata((target,), source.pixel_size_um)
                 write_image(batch.staged(out), pixels, axes="YX", metadata=metadata)
+            write_run_record(batch.staged(record), args, files, predictor)
             print(f"{name}: wrote {', '.join(out.name for out in planned[name])}", file=sys.stderr)
     return 0

@@ -2,13 +2,15 @@
 
 The network runs under ``torch.inference_mode``, in channels-last layout and — with precision
 ``auto``, where bfloat16 autocast beat float32 in a timed trial on this machine (CUDA, or CPUs
-with AVX512-BF16/AMX; :func:`stainless.device.inference_precision`) — under bf16; tiles are blended
+with AVX512-BF16/AMX) and its output agreed with float32's on that batch
+(:func:`stainless.device.precision_trial`) — under bf16; tiles are blended
 with Gaussian weights; optional test-time augmentation averages the four 90° rotations (and their
 mirror images).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -19,7 +21,7 @@ from torch import nn
 
 from stainless.data.normalize import normalize_planes
 from stainless.data.resample import resample_planes
-from stainless.device import inference_precision, prepare_for_inference
+from stainless.device import PrecisionTrial, precision_trial, prepare_for_inference
 from stainless.inference.onnx_engine import is_onnx_model, load_onnx_network
 from stainless.inference.scaling import rescaling
 from stainless.model_folder import TranslationModelInfo, read_separate_index, resolve_model
@@ -44,7 +46,8 @@ class TranslationPredictor:
     device : str
         ``auto``, ``cpu`` or ``cuda``.
     precision : str
-        ``auto`` (bf16 where it runs faster than fp32 in a timed trial on the first batch),
+        ``auto`` (bf16 where it runs faster than fp32 in a timed trial on the first batch and
+        its output agrees with fp32's there, :func:`stainless.device.precision_trial`),
         ``bf16`` or ``fp32``.
     """
 
@@ -57,6 +60,25 @@ class TranslationPredictor:
     ) -> None:
         self.info = info
         self.network, self.device, self._bf16 = prepare_for_inference(network, device, precision)
+        self._asked = precision
+        self.trial: PrecisionTrial | None = None
+        """The timed trial with its agreement check, once ``auto`` was decided by one."""
+
+    def _decide(
+        self, sample: torch.Tensor, forward: Callable[[torch.Tensor], torch.Tensor]
+    ) -> bool:
+        self.trial = precision_trial(self.network, sample, forward)
+        self._bf16 = self.trial.bf16
+        return self._bf16
+
+    def precision_record(self) -> dict[str, object]:
+        """How this predictor's precision was chosen, for an output's run metadata: the trial
+        (speed and agreement on the first batch) where ``auto`` ran one."""
+        if self.trial is not None:
+            return self.trial.record()
+        precision = {None: "undecided", True: "bf16", False: "fp32"}[self._bf16]
+        reason = "asked" if self._asked != "auto" else "no bf16 on this device"
+        return {"precision": precision, "decided_by": reason}
 
     def _forward(self, x: torch.Tensor, modality: torch.Tensor | None = None) -> torch.Tensor:
         return self.network(x, modality)
@@ -72,9 +94,7 @@ class TranslationPredictor:
             modality = None
             if self.info.modality_strategy == "dynamic":
                 modality = torch.zeros((batch_size,), dtype=torch.long, device=self.device)
-            self._bf16 = inference_precision(
-                self.network, sample, lambda x: self._forward(x, modality)
-            )
+            self._decide(sample, lambda x: self._forward(x, modality))
         return "bf16" if self._bf16 else "fp32"
 
     @property
@@ -119,13 +139,12 @@ class TranslationPredictor:
             modality = None
             if modality_index is not None:
                 modality = torch.full((x.shape[0],), modality_index, device=self.device)
-            if self._bf16 is None:  # auto: timed on the first batch, both ways
-                self._bf16 = inference_precision(
-                    self.network, x, lambda sample: self._forward(sample, modality)
-                )
+            use_bf16 = self._bf16
+            if use_bf16 is None:  # auto: timed and compared on the first batch, both ways
+                use_bf16 = self._decide(x, lambda sample: self._forward(sample, modality))
             with (
                 torch.inference_mode(),
-                torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self._bf16),
+                torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_bf16),
             ):
                 y = self._forward(x, modality)
             return y.float().cpu().numpy()
@@ -229,6 +248,10 @@ class PerModalityPredictor:
         return self.predictors[modality].predict(
             planes, modality, options, pixel_size_um, input_ranges, window
         )
+
+    def precision_record(self) -> dict[str, object]:
+        """Each modality's model's precision record."""
+        return {name: model.precision_record() for name, model in self.predictors.items()}
 
 
 def load_predictor(

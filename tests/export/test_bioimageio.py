@@ -25,7 +25,8 @@ def test_the_cells_package_passes_bioimageio_test_offline(tmp_path: Path) -> Non
         rdf = yaml.safe_load(archive.read("rdf.yaml"))
         names = set(archive.namelist())
     assert rdf["format_version"].startswith("0.5.")
-    assert set(rdf["weights"]) == {"onnx", "pytorch_state_dict"}
+    assert set(rdf["weights"]) == {"onnx", "pytorch_state_dict", "torchscript"}
+    assert rdf["weights"]["torchscript"]["parent"] == "pytorch_state_dict"
     assert rdf["inputs"][0]["preprocessing"][1]["id"] == "scale_range"
     assert not any("github_user" in author for author in rdf["authors"])
     assert {"README.md", "cover.png", "architecture.py", "test_input.npy"} <= names
@@ -33,6 +34,7 @@ def test_the_cells_package_passes_bioimageio_test_offline(tmp_path: Path) -> Non
     assert summary.status == "passed", [d.name for d in summary.details if d.status == "failed"]
     tested = {d.name for d in summary.details if d.status == "passed"}
     assert any("onnx" in name for name in tested) and any("pytorch" in name for name in tested)
+    assert any("torchscript" in name for name in tested)
 
 
 def test_a_trained_model_needs_a_sample_and_a_licence(

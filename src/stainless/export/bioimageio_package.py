@@ -1,7 +1,8 @@
 """A bioimage.io model package (spec 0.5) of a stainless model, for Fiji/deepImageJ, QuPath,
 ilastik, BiaPy and ``bioimageio.core``: ``rdf.yaml`` with the axes, the percentile normalisation
-as the spec's own ``scale_range`` preprocessing, ONNX weights (and ``pytorch_state_dict`` weights
-with a torch-only architecture file for U-Net segmentation models), test tensors from a real
+as the spec's own ``scale_range`` preprocessing, ONNX and TorchScript weights (and
+``pytorch_state_dict`` weights with a torch-only architecture file for U-Net segmentation models;
+QuPath's and deepImageJ's PyTorch engines load TorchScript only), test tensors from a real
 image, a cover, and documentation from the model card. Validated with ``bioimageio.core``'s own
 ``test_model`` before it is written.
 
@@ -208,13 +209,16 @@ def export_bioimageio(
             sample_tensor=spec.FileDescr(source=folder / "sample_output.tif"),
         )  # fmt: skip
         state_dict = _state_dict_weights(source, folder)
-        parent: Literal["pytorch_state_dict"] | None = None
-        if state_dict is not None:  # the ONNX graph is converted from those weights
-            parent = "pytorch_state_dict"
+        # one entry is the original, the others name it as their parent: the state dict where
+        # there is one (ONNX and TorchScript are converted from it), else the TorchScript
+        root: Literal["pytorch_state_dict"] | None = None
+        if state_dict is not None:
+            root = "pytorch_state_dict"
         weights = spec.WeightsDescr(
             onnx=spec.OnnxWeightsDescr(
-                source=folder / "weights.onnx", opset_version=18, parent=parent
+                source=folder / "weights.onnx", opset_version=18, parent=root or "torchscript"
             ),
+            torchscript=_torchscript_weights(source, folder, root),
             pytorch_state_dict=state_dict,
         )
         description = card["task"] if card is not None else f"stainless {info.kind} model"
@@ -276,4 +280,37 @@ def _state_dict_weights(source: ExportSource, folder: Path) -> Any:
             source=folder / "architecture.py", callable=spec.Identifier(CALLABLE), kwargs=kwargs
         ),
         pytorch_version=spec.Version(torch.__version__.split("+")[0]),
+    )
+
+
+TORCHSCRIPT_TOLERANCE = 1e-4
+"""Largest |difference| allowed between the traced program and the network."""
+
+
+def _torchscript_weights(
+    source: ExportSource, folder: Path, parent: Literal["pytorch_state_dict"] | None
+) -> Any:
+    """TorchScript weights: the network traced on the export example, then checked against
+    the network on a batch of another shape (a trace that did not generalise is refused).
+
+    Raises
+    ------
+    ValueError
+        The traced program differs from the network by more than
+        :data:`TORCHSCRIPT_TOLERANCE` on the second shape.
+    """
+    from bioimageio.spec.model import v0_5 as spec
+
+    with torch.inference_mode():
+        traced = torch.jit.trace(source.network, source.example(), check_trace=False)
+        other = source.example(batch=1, steps=(5, 3), seed=1)
+        difference = float((traced(other) - source.network(other)).abs().max())
+    if difference > TORCHSCRIPT_TOLERANCE:
+        raise ValueError(f"the TorchScript trace of '{source.folder}' differs from the network "
+                         f"by {difference:.2g} on another size; not written")  # fmt: skip
+    torch.jit.save(traced, str(folder / "weights_torchscript.pt"))
+    return spec.TorchscriptWeightsDescr(
+        source=folder / "weights_torchscript.pt",
+        pytorch_version=spec.Version(torch.__version__.split("+")[0]),
+        parent=parent,
     )

@@ -31,6 +31,7 @@ def main() -> int:
     parser.add_argument("--input", required=True, help="glob of images")
     parser.add_argument("--output", required=True, type=Path)
     parser.add_argument("--diameter", type=float, default=15.0)
+    parser.add_argument("--repeats", type=int, default=1, help="best of N evaluations an image")
     args = parser.parse_args()
     files = sorted(glob.glob(args.input))
     if not files:
@@ -41,9 +42,12 @@ def main() -> int:
     timings = {}
     for file in files:
         image = cellpose_io.imread(file)
-        started = time.perf_counter()
-        masks, _, _ = model.eval(image, channels=[0, 0], diameter=args.diameter)
-        timings[Path(file).name] = time.perf_counter() - started
+        best = float("inf")
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            masks, _, _ = model.eval(image, channels=[0, 0], diameter=args.diameter)
+            best = min(best, time.perf_counter() - started)
+        timings[Path(file).name] = best
         stem = Path(file).stem.removesuffix("_img")
         dtype = np.uint16 if masks.max() < 65536 else np.uint32
         tifffile.imwrite(args.output / f"{stem}_cp_masks.tif", masks.astype(dtype))

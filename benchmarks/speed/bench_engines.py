@@ -9,18 +9,24 @@ graph, on built-in models and real images, speed and agreement together (issue 2
 * segmentation: the built-in ``cells`` on the 7 dense-tissue test strips, end to end
   (``SegmentationPredictor.segment`` at a fixed ``--diameter``, as ``stainless segment`` runs it:
   normalisation, tiles, flows decoding), torch float32 vs onnxruntime, and whether the objects
-  are the same: identical label images, and csi@0.50 of onnxruntime's objects against torch's.
+  are the same: identical label images, and csi@0.50 of onnxruntime's objects against torch's;
+  each engine's csi@0.50 against the expert masks; with ``--cellpose PYTHON`` (the peers'
+  virtual env, ``../shared/peers/README.md``) also Cellpose ``cyto`` at the same diameter
+  (``benchmarks/peers/cellpose_predict.py`` in that interpreter, best of N an image after its
+  model is loaded), its csi@0.50, and each engine's speed-up over it.
 
 Both engines run in this process, best of N after a warm-up; the graphs are exported once
 before timing (their export time is reported apart). The last line printed is
 ``onnxruntime_speedup: translation <ratio>, segmentation <ratio>``.
 
-    python benchmarks/speed/bench_engines.py [--repeats 3]
+    python benchmarks/speed/bench_engines.py [--repeats 3] [--cellpose peers-venv/bin/python]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +41,7 @@ from stainless.export.onnx_graph import export_onnx
 from stainless.export.source import export_source
 from stainless.inference.predictor import load_predictor
 from stainless.inference.segmenter import SegmentationPredictor
-from stainless.io import read_input_planes
+from stainless.io import read_input_planes, read_labels
 from stainless.metrics.instance import instance_metrics
 from stainless.provenance import write_record
 
@@ -87,7 +93,32 @@ def translation(folder: Path, repeats: int) -> dict[str, Any]:
             "export_s": round(export_s, 1), "rows": rows}  # fmt: skip
 
 
-def segmentation(folder: Path, repeats: int) -> dict[str, Any]:
+def truth_score(labels: list[np.ndarray], truths: list[np.ndarray]) -> float:
+    """Mean csi@0.50 of ``labels`` against the expert masks."""
+    pairs = zip(truths, labels, strict=True)
+    return round(float(np.mean([instance_metrics(t, x, thresholds=[0.5])["csi@0.50"]
+                                for t, x in pairs])), 4)  # fmt: skip
+
+
+def cellpose_row(
+    python: Path, strips: list[Path], truths: list[np.ndarray], repeats: int, folder: Path
+) -> dict[str, Any]:
+    """Cellpose ``cyto`` on ``strips`` in its own interpreter: seconds (sum over the strips of
+    the best of ``repeats``), objects and csi@0.50 against the expert masks."""
+    out = folder / "cellpose"
+    runner = HERE / "peers" / "cellpose_predict.py"
+    weights = HERE.parent.parent / "shared" / "peers" / "cellpose_cyto.pth"
+    subprocess.run([str(python), str(runner), "--model", str(weights), "--input",
+                    str(strips[0].parent / "*_img.png"), "--output", str(out), "--diameter",
+                    str(DENSE_DIAMETER), "--repeats", str(repeats)], check=True)  # fmt: skip
+    seconds = sum(json.loads((out / "timing.json").read_text()).values())
+    masks = [read_labels(out / f"{p.name.removesuffix('_img.png')}_cp_masks.tif").array
+             for p in strips]  # fmt: skip
+    return {"seconds": round(seconds, 3), "objects": int(sum(len(np.unique(m)) - 1 for m in masks)),
+            "csi@0.50_vs_truth": truth_score(masks, truths)}  # fmt: skip
+
+
+def segmentation(folder: Path, repeats: int, cellpose: Path | None = None) -> dict[str, Any]:
     strips = sorted((DATA / "dense-tissue" / "test").glob("*_img.png"))
     images = [read_input_planes([path])[0] for path in strips]
     graph, export_s = exported("cells", folder)
@@ -114,6 +145,16 @@ def segmentation(folder: Path, repeats: int) -> dict[str, Any]:
         for a, b in zip(labels["onnxruntime"], labels["torch fp32"], strict=True)
     ]
     rows["onnxruntime"]["csi@0.50_vs_torch"] = round(float(np.mean(scores)), 4)
+    truths = [read_labels(path.with_name(path.name.replace("_img", "_masks"))).array
+              for path in strips]  # fmt: skip
+    for name in engines:
+        rows[name]["csi@0.50_vs_truth"] = truth_score(labels[name], truths)
+    if cellpose is not None:
+        rows["Cellpose cyto"] = cellpose_row(cellpose, strips, truths, repeats, folder)
+        for name in engines:
+            rows[name]["speedup_vs_cellpose"] = round(
+                rows["Cellpose cyto"]["seconds"] / rows[name]["seconds"], 2
+            )
     return {"images": f"{len(strips)} dense-tissue test strips at --diameter {DENSE_DIAMETER}",
             "export_s": round(export_s, 1), "rows": rows}  # fmt: skip
 
@@ -123,12 +164,14 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cellpose", type=Path, help="the peers' Python (with cellpose<4)")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "bench_engines.json")
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as temporary:
         result = {"translation": translation(Path(temporary), args.repeats),
-                  "segmentation": segmentation(Path(temporary), args.repeats)}  # fmt: skip
+                  "segmentation": segmentation(Path(temporary), args.repeats,
+                                               args.cellpose)}  # fmt: skip
     ratios = {
         task: result[task]["rows"][base]["seconds"] / result[task]["rows"]["onnxruntime"]["seconds"]
         for task, base in (("translation", "torch default (precision auto)"),

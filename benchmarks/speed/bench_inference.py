@@ -9,18 +9,25 @@ them). Image: 2048 × 2048 on the CPU, all runs in this process, best of N after
 * stainless: ``TranslationPredictor`` exactly as ``stainless predict`` runs it by default (its
   default tiling, ``precision: auto`` decided by the timed trial, inference mode, channels-last).
 
+``--onnxruntime`` adds the same network exported to ONNX and run by onnxruntime inside the same
+predictor (``--engine onnxruntime``), and a ``stainless fp32`` row: the agreement of the default
+(its precision trial) and of onnxruntime is measured against it (Pearson r, p99.9 and max
+|difference|, in network units), so speed and agreement are reported together.
+
 ``--ablation`` adds one row per single change to the naive loop — inference mode, channels-last,
 bf16 autocast, the overlap (0.25, 0.125), 8 tiles per batch, ``torch.compile`` — so each gain is
 measured on its own (one timed run each after a warm-up). The last line printed is
 ``speedup_vs_naive: <ratio>``.
 
-    python benchmarks/speed/bench_inference.py [--repeats 3] [--size 2048] [--ablation] [--compile]
+    python benchmarks/speed/bench_inference.py [--repeats 3] [--size 2048] [--onnxruntime]
+        [--ablation] [--compile]
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +40,7 @@ from torch import nn
 
 from stainless.cli.main import build_parser
 from stainless.config import ModelConfig
+from stainless.device import output_agreement
 from stainless.inference.predictor import TilingOptions, TranslationPredictor
 from stainless.model_folder import TranslationModelInfo
 from stainless.models import build_translation_network
@@ -69,6 +77,28 @@ def loop(
     return predict_tiles
 
 
+def agreement_of(got: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    """Pearson r, p99.9 and max of |got - reference| (network units)."""
+    pcc, p999, largest = output_agreement(torch.from_numpy(reference), torch.from_numpy(got))
+    return {"pearson_r": round(pcc, 6), "p99.9_abs_difference": round(p999, 6),
+            "max_abs_difference": round(largest, 6)}  # fmt: skip
+
+
+def onnx_predictor(
+    network: nn.Module, info: TranslationModelInfo, folder: Path
+) -> TranslationPredictor:
+    """``network`` exported to ONNX in ``folder`` (checked against torch by the export) and
+    loaded as ``--engine onnxruntime`` runs it."""
+    from stainless.export.onnx_graph import export_onnx
+    from stainless.export.source import ExportSource, PlanesOnly
+    from stainless.inference.onnx_engine import load_onnx_network
+
+    source = ExportSource(PlanesOnly(network).eval(), info, folder / "random-weights", PLANES)
+    export_onnx(source, folder / "network.onnx")
+    graph, _ = load_onnx_network(folder / "network.onnx", "translation")
+    return TranslationPredictor(graph, info, device="cpu", precision="fp32")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -80,6 +110,9 @@ def main() -> int:
         "--compile",
         action="store_true",
         help="also the default path with torch.compile (its first call, compiling, is timed)",
+    )
+    parser.add_argument(
+        "--onnxruntime", action="store_true", help="also onnxruntime and fp32 rows, with agreement"
     )
     parser.add_argument("--output", type=Path, default=HERE / "results" / "bench_inference.json")
     args = parser.parse_args()
@@ -117,6 +150,19 @@ def main() -> int:
     rows["stainless"], output = best_time(
         lambda: predictor.predict_normalized(image, None, options), args.repeats
     )
+    agreement: dict[str, dict[str, float]] = {}
+    if args.onnxruntime:
+        fp32 = TranslationPredictor(network, info, device="cpu", precision="fp32")
+        rows["stainless fp32"], exact = best_time(
+            lambda: fp32.predict_normalized(image, None, options), args.repeats
+        )
+        with tempfile.TemporaryDirectory() as temporary:
+            graph = onnx_predictor(network, info, Path(temporary))
+            rows["stainless + onnxruntime"], onnx_output = best_time(
+                lambda: graph.predict_normalized(image, None, options), args.repeats
+            )
+        agreement = {"stainless": agreement_of(output, exact),
+                     "stainless + onnxruntime": agreement_of(onnx_output, exact)}  # fmt: skip
     if args.ablation:
         variants: dict[str, Any] = {
             "inference mode": tiled(loop(plain, inference=True), naive_options),
@@ -156,6 +202,9 @@ def main() -> int:
         print(f"| {name} | {seconds:.2f} | {megapixels / seconds:.2f} | "
               f"{rows['naive'] / seconds:.2f}× |")  # fmt: skip
     print(f"largest difference stainless vs naive: {difference:.4f} (network units)")
+    for name, numbers in agreement.items():
+        print(f"agreement with stainless fp32, {name}: {numbers}")
+    print(f"precision trial: {predictor.precision_record()}")
     result = {
         "benchmark": "bench_inference",
         "size": args.size,
@@ -163,6 +212,8 @@ def main() -> int:
         "mpx_per_s": {name: megapixels / seconds for name, seconds in rows.items()},
         "stainless_options": vars(options) if hasattr(options, "__dict__") else str(options),
         "precision": precision,
+        "precision_trial": predictor.precision_record(),
+        "agreement_with_fp32": agreement,
         "max_abs_difference": difference,
         "speedup_vs_naive": speedup,
         "repeats": args.repeats,

@@ -118,3 +118,46 @@ def test_the_reader_opens_outputs_at_their_pixel_size(
     kinds = [(layer.name, type(layer).__name__, tuple(layer.scale)) for layer in viewer.layers]
     assert kinds == [("a_labels.ome.tif", "Labels", (0.65, 0.65)), ("dapi", "Image", (0.65, 0.65)),
                      ("map2", "Image", (0.65, 0.65))]  # fmt: skip
+
+
+def test_fine_tune_in_a_viewer_keeps_the_correction_and_reports_in_one_line(
+    tmp_path: Path,
+) -> None:
+    """The Fine-tune widget's whole path in a real viewer (in a process of its own, as above):
+    a progress bar sized to the budget's seconds, the corrected pair kept in the corrections
+    folder, and the training command's refusal shown as one viewer message."""
+    import subprocess
+    import sys
+
+    script = f"""
+import os, time
+from pathlib import Path
+import napari
+from napari.utils.notifications import notification_manager
+from qtpy.QtWidgets import QApplication
+from stainless.napari import samples, widgets
+viewer = napari.Viewer(show=False)
+(image, _, _), (truth, _, _) = samples.nuclei_sample()
+layer = viewer.add_image(image, name="dsb 1")
+labels = viewer.add_labels(truth, name="dsb 1 corrected")
+folder = Path({str(tmp_path / "corrections")!r})
+worker = widgets.fine_tune(viewer, layer, labels, init="nuclei-fluorescence", minutes=0.01,
+                           output=Path({str(tmp_path / "m")!r}), corrections=folder)
+print("total:", worker.pbar.total)
+deadline = time.time() + 240
+while time.time() < deadline and not any("stainless" in str(n.message)
+                                         for n in notification_manager.records):
+    QApplication.processEvents(); time.sleep(0.05)
+for record in notification_manager.records:
+    print("message:", record.message)
+print("kept:", sorted(p.name for p in folder.iterdir()))
+os._exit(0)
+"""
+    said = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert "total: 2" in said.stdout, said.stderr[-2000:]  # 0.6 s of budget + the pair
+    messages = [line for line in said.stdout.splitlines() if line.startswith("message:")]
+    assert any("fine-tuning 'nuclei-fluorescence' failed:" in line
+               and "shorter than one epoch" in line for line in messages), said.stdout  # fmt: skip
+    assert "kept: ['dsb_1_img.tif', 'dsb_1_masks.tif']" in said.stdout
+    assert not (tmp_path / "m").exists()

@@ -161,3 +161,21 @@ os._exit(0)
                and "shorter than one epoch" in line for line in messages), said.stdout  # fmt: skip
     assert "kept: ['dsb_1_img.tif', 'dsb_1_masks.tif']" in said.stdout
     assert not (tmp_path / "m").exists()
+
+
+def test_a_region_drawn_at_another_scale_picks_the_right_pixels(make_napari_viewer: Any) -> None:
+    viewer = make_napari_viewer()
+    image = viewer.add_image(np.zeros((40, 40), np.float32), name="field", scale=(0.5, 0.5))
+    rectangle = np.array([[2.0, 4.0], [2.0, 10.0], [8.0, 10.0], [8.0, 4.0]])  # world units
+    shapes = viewer.add_shapes([rectangle], shape_type="rectangle", name="corrected here")
+    assert widgets.region_box(shapes, image, (40, 40)) == (slice(4, 16), slice(8, 20))
+    empty = viewer.add_shapes(name="nothing drawn")
+    with pytest.raises(ValueError, match="holds no shape"):
+        widgets.region_box(empty, image, (40, 40))
+    far = viewer.add_shapes([rectangle + 100], shape_type="rectangle", name="far")
+    with pytest.raises(ValueError, match="lies outside image 'field'"):
+        widgets.region_box(far, image, (40, 40))
+    labels = viewer.add_labels(np.zeros((40, 40), np.uint16), name="fixes")
+    labels.data[30:35, 30:35] = 1  # an object, but outside the region
+    with pytest.raises(ValueError, match="hold no object"):
+        widgets.fine_tune(viewer, image, labels, output=Path("never-written"), region=shapes)

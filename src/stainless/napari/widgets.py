@@ -227,26 +227,59 @@ def fine_tune(
     output: Path = Path("stainless-fine-tuned"),
     corrections: Path = Path("stainless-corrections"),
     channels: str = "",
+    region: napari.layers.Shapes | None = None,
 ) -> GeneratorWorker:
     """Correct and retrain: add ``image`` with its corrected ``labels`` (paint the fixes in the
     Labels layer first) to the ``corrections`` folder, then fine-tune ``init`` on every image
     corrected there so far for ``minutes``, in the background (``stainless train segmentation
     --init``), into ``output`` (a new folder). Put ``output`` into Segment's model box to
     segment the next image with it; correct that one, and run this again with a new
-    ``output``: the model keeps learning from all the corrected images."""
+    ``output``: the model keeps learning from all the corrected images.
+
+    Correct every object of what is added: an uncorrected error trains the model to make it.
+    On a large image, draw a rectangle in a Shapes layer around the part you corrected wholly
+    and pass it as ``region``: only that part is added."""
     planes = layer_planes(image)
     masks = np.asarray(labels.data)
     if masks.shape != planes.shape[1:]:
         raise ValueError(f"labels '{labels.name}' are {masks.shape}, image '{image.name}' "
                          f"{planes.shape[1:]}: correct a Labels layer of this image")  # fmt: skip
+    name = image.name
+    if region is not None:
+        rows, columns = region_box(region, image, masks.shape)
+        planes, masks = planes[:, rows, columns], masks[rows, columns]
+        name = f"{image.name} y{rows.start}-{rows.stop} x{columns.start}-{columns.stop}"
     if not masks.any():
         raise ValueError(f"labels '{labels.name}' hold no object: paint or correct some first")
     if output.exists():
         raise FileExistsError(f"'{output}' exists: choose a new folder for the fine-tuned model")
     seconds = max(1, round(minutes * 60))
     return _in_background(viewer, seconds + 1, "adding the corrected image", _fine_tune,
-                          planes, masks, image.name, init, minutes, output, corrections,
+                          planes, masks, name, init, minutes, output, corrections,
                           channels)  # fmt: skip
+
+
+def region_box(
+    shapes: napari.layers.Shapes, image: napari.layers.Image, shape: tuple[int, ...]
+) -> tuple[slice, slice]:
+    """The rows and columns of ``image`` inside the last shape drawn in ``shapes`` (its
+    bounding box, through world coordinates, so layers of other scales agree), clipped to
+    ``shape`` (Y, X).
+
+    Raises
+    ------
+    ValueError
+        An empty Shapes layer, or a shape outside the image.
+    """
+    if len(shapes.data) == 0:
+        raise ValueError(f"shapes layer '{shapes.name}' holds no shape: draw a rectangle")
+    vertices = np.asarray(shapes.data[-1])[:, -2:]
+    corners = [np.asarray(image.world_to_data(shapes.data_to_world(v)))[-2:] for v in vertices]
+    low = np.clip(np.floor(np.min(corners, axis=0)).astype(int), 0, shape)
+    high = np.clip(np.ceil(np.max(corners, axis=0)).astype(int), 0, shape)
+    if np.any(high - low < 1):
+        raise ValueError(f"the last shape of '{shapes.name}' lies outside image '{image.name}'")
+    return slice(int(low[0]), int(high[0])), slice(int(low[1]), int(high[1]))
 
 
 def _fine_tune(

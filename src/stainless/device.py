@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -95,7 +95,7 @@ def prepare_for_inference(
 ) -> tuple[nn.Module, torch.device, bool | None]:
     """Move ``network`` to ``device`` in eval mode and channels-last; returns it, the device and
     whether to run under bf16 autocast (``precision``: bf16, fp32, or auto: None where the
-    hardware has bf16 at all — to be decided by :func:`inference_precision`'s timed trial —
+    hardware has bf16 at all — to be decided by :func:`precision_trial` —
     else False)."""
     resolved = resolve_device(device)
     if precision not in ("auto", "bf16", "fp32"):
@@ -166,7 +166,7 @@ def output_agreement(reference: torch.Tensor, other: torch.Tensor) -> tuple[floa
     a, b = a - a.mean(), b - b.mean()
     denominator = float(a.norm() * b.norm())
     pcc = float((a * b).sum()) / denominator if denominator > 0 else float("nan")
-    p999 = float(np.percentile(difference.cpu().numpy(), 99.9))
+    p999 = float(np.percentile(difference.numpy(), 99.9))
     return pcc, p999, float(difference.max())
 
 
@@ -202,14 +202,6 @@ def precision_trial(
 
         fp32_s, bf16_s = bf16_timings(step)
         pcc, p999, largest = output_agreement(outputs[False].float(), outputs[True].float())
-        trial = PrecisionTrial(False, fp32_s, bf16_s, pcc, p999, largest)
-        _PRECISION_TRIALS[key] = PrecisionTrial(bf16_s < fp32_s and trial.agrees, fp32_s,
-                                                bf16_s, pcc, p999, largest)  # fmt: skip
+        measured = PrecisionTrial(False, fp32_s, bf16_s, pcc, p999, largest)
+        _PRECISION_TRIALS[key] = replace(measured, bf16=bf16_s < fp32_s and measured.agrees)
     return _PRECISION_TRIALS[key]
-
-
-def inference_precision(
-    network: nn.Module, sample: torch.Tensor, forward: Callable[[torch.Tensor], torch.Tensor]
-) -> bool:
-    """Whether to run ``forward`` under bf16 autocast (:func:`precision_trial`'s decision)."""
-    return precision_trial(network, sample, forward).bf16

@@ -1,4 +1,5 @@
-"""``precision: auto`` for inference is decided by a timed trial, once per network and shape."""
+"""``precision: auto`` for inference is decided by a timed trial with an agreement check, once
+per network and shape."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torch
 from torch import nn
 
 from stainless import device
-from stainless.device import inference_precision
+from stainless.device import precision_trial
 
 
 class _SlowUnder(nn.Module):
@@ -35,12 +36,12 @@ def test_the_faster_precision_wins_and_is_remembered(
     monkeypatch.setattr(device, "_PRECISION_TRIALS", {})
     network = _SlowUnder(slow_in_bf16)
     sample = torch.zeros((1, 1, 8, 8))
-    assert inference_precision(network, sample, network) is (not slow_in_bf16)
+    assert precision_trial(network, sample, network).bf16 is (not slow_in_bf16)
     calls = network.calls
     assert calls == 6  # one warm-up and two timed calls each way
-    assert inference_precision(network, sample, network) is (not slow_in_bf16)
+    assert precision_trial(network, sample, network).bf16 is (not slow_in_bf16)
     assert network.calls == calls  # remembered: no second trial for the same shape
-    inference_precision(network, torch.zeros((2, 1, 8, 8)), network)
+    precision_trial(network, torch.zeros((2, 1, 8, 8)), network)
     assert network.calls == 2 * calls  # another shape, another trial
 
 
@@ -64,8 +65,6 @@ class _FastButWrongInBf16(nn.Module):
 def test_a_faster_bf16_that_disagrees_with_fp32_is_not_taken(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from stainless.device import precision_trial
-
     monkeypatch.setattr(device, "_PRECISION_TRIALS", {})
     network = _FastButWrongInBf16()
     sample = 1000.0 + torch.rand((1, 1, 32, 32), generator=torch.Generator().manual_seed(0))
@@ -79,8 +78,6 @@ def test_a_faster_bf16_that_disagrees_with_fp32_is_not_taken(
 
 
 def test_a_faster_bf16_that_agrees_is_taken_and_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from stainless.device import precision_trial
-
     monkeypatch.setattr(device, "_PRECISION_TRIALS", {})
     network = _FastButWrongInBf16(bias=0.0)  # no cancellation: bf16 rounds [0, 1) by < 0.004
     sample = torch.rand((1, 1, 32, 32), generator=torch.Generator().manual_seed(0))

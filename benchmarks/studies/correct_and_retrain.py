@@ -14,7 +14,9 @@ errors of the first image (the user fixes the glaring ones and moves on); a thir
 objects, and trains on that square alone (the user corrects a region wholly).
 
 Scored on the set's held-out test images (never corrected, never trained on) at the size the
-model finds, csi@0.50 mean over images. The built-in's score is measured in the same run.
+model finds, csi@0.50 mean over images, and at each image's true median object size (what
+``--diameter`` gives: the model apart from its size search). The built-in's score is measured in
+the same run.
 
 Testbeds: ``usiigaci`` (the 5 Usiigaci phase-contrast test fields; training images from the 35
 training fields, in a seeded order), ``dense-tissue`` (the 7 test strips; training images from
@@ -120,19 +122,25 @@ def training_pool(testbed: str, seed: int) -> list[tuple[str, np.ndarray, np.nda
             for i in order]  # fmt: skip
 
 
-def test_score(model: str, testbed: str) -> dict[str, Any]:
-    """csi@0.50 of ``model`` on the testbed's test images at the size it finds (mean)."""
+def test_score(model: str, testbed: str, true_size: bool = False) -> dict[str, Any]:
+    """csi@0.50 of ``model`` on the testbed's test images (mean), at the size it finds, or with
+    ``true_size`` at each image's true median diameter (as ``--diameter`` gives it; keys end in
+    ``_true_size``)."""
+    from stainless.data.object_size import median_object_diameter
     from stainless.inference.segmenter import SegmentationPredictor
     from stainless.metrics.instance import instance_metrics
 
     predictor = SegmentationPredictor.load(model)
     scores, objects = [], []
     for _, _, raw, truth, source in test_images((testbed,)):
-        labels, _, _ = segment(predictor, None, raw, source)
+        size = median_object_diameter([truth]) if true_size else None
+        labels, _, _ = segment(predictor, None, raw, source, size)
         scores.append(float(instance_metrics(truth, labels, thresholds=[0.5])["csi@0.50"]))
         objects.append(int(len(np.unique(labels)) - 1))
-    return {"csi@0.50": round(float(np.mean(scores)), 4),
-            "per_image": [round(s, 4) for s in scores], "objects_found": objects}  # fmt: skip
+    ending = "_true_size" if true_size else ""
+    return {f"csi@0.50{ending}": round(float(np.mean(scores)), 4),
+            f"per_image{ending}": [round(s, 4) for s in scores],
+            f"objects_found{ending}": objects}  # fmt: skip
 
 
 def model_labels(model: str, raw: np.ndarray, source: Path) -> np.ndarray:
@@ -226,6 +234,13 @@ def main() -> int:
         run_arm(f"partial{budget}", pool, [budget], args, done, log)
     for objects in (int(n) for n in args.regions.split(",") if n):
         run_arm(f"region{objects}", pool, [None], args, done, log, region_objects=objects)
+    for key, row in done.items():  # every model also at the true size (the size search apart)
+        if "csi@0.50_true_size" not in row:
+            model = args.init if key == "init" else str(RESULTS / args.name / key.replace(
+                "/", "/round"))  # fmt: skip
+            row.update(test_score(model, args.testbed, true_size=True))
+            with log.open("a") as stream:
+                stream.write(json.dumps({"key": key, **row}) + "\n")
     aim = done["init"]["csi@0.50"] + GAIN
     reached = [row for key, row in done.items() if key != "init" and row["csi@0.50"] >= aim]
     fewest = min(reached, key=lambda row: row["corrected_total"], default=None)

@@ -93,7 +93,8 @@ class SegmentationModelInfo(PlaneInputs):
     the training images' pixel size (None: not known). ``colour``: the input convention
     (:mod:`stainless.data.colour`). ``one_diameter``: every training image was brought to
     objects of ``object_diameter_px`` (``data.object_diameter``), so images are segmented at
-    the size found in them unless a diameter or pixel size is given.
+    the size found in them unless a diameter or pixel size is given; ``training_diameters_px``:
+    then the smallest and largest per-image median diameter, in the images' own pixels.
     """
 
     head: str
@@ -111,6 +112,7 @@ class SegmentationModelInfo(PlaneInputs):
     pixel_size_um: float | None = None
     colour: str = "as_is"
     one_diameter: bool = False
+    training_diameters_px: tuple[float, float] | None = None
 
     def planes_wanted(self) -> int | None:
         """Planes an input must have: ``in_channels``, or None when any number will do (a

@@ -110,3 +110,24 @@ def test_diameter_auto_needs_a_model_that_records_its_object_size(
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "does not record the diameter of its training objects" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_model_that_records_its_training_sizes_searches_near_them() -> None:
+    from dataclasses import replace
+
+    from stainless.inference.object_size import training_window
+
+    predictor = SegmentationPredictor.load("nuclei-fluorescence", "cpu")
+    assert training_window(predictor.info) is None  # the built-ins search the whole range
+    planes, truth = _nuclei(1.0)
+    true_px = median_object_diameter([truth])
+    assert true_px is not None
+    predictor.info = replace(predictor.info, training_diameters_px=(true_px * 0.8, true_px * 1.2))
+    low, high = training_window(predictor.info) or (0.0, 0.0)
+    assert (low, high) == pytest.approx((true_px * 0.4, true_px * 2.4))
+    near = estimate_diameter(predictor, planes)
+    assert all(low <= size <= high for size in near.tried_px)
+    assert abs(np.log(near.diameter_px / true_px)) < np.log(1.2), (near, true_px)
+    predictor.info = replace(predictor.info, training_diameters_px=(4 * true_px, 5 * true_px))
+    far = estimate_diameter(predictor, planes)  # trained on far larger objects: kept near them
+    assert far.diameter_px >= 2 * true_px

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stainless.data.object_size import median_object_diameter
 from stainless.io import read_input_planes, read_labels
 from stainless.training.corrections import (
     add_corrected_pair,
@@ -67,8 +68,13 @@ def test_a_built_in_is_fine_tuned_on_every_corrected_image(tmp_path: Path) -> No
     folder = tmp_path / "fixes"
     add_corrected_pair(folder, "first", image, truth)
     add_corrected_pair(folder, "second", image[:, ::-1].copy(), truth[::-1].copy())
-    output = fine_tune_on_corrections(folder, "nuclei-fluorescence", 5.0, tmp_path / "tuned",
+    output = fine_tune_on_corrections(folder, "nuclei", 5.0, tmp_path / "tuned",
                                       seed=1, extra=["--max-steps", "2"])  # fmt: skip
-    assert read_segmentation_info(output).in_channels == 1
+    info = read_segmentation_info(output)
+    assert info.in_channels == 1 and info.one_diameter  # trained at the init's object size ...
+    true_px = median_object_diameter([truth])
+    assert info.training_diameters_px is not None and true_px is not None
+    smallest, largest = info.training_diameters_px  # ... and records the images' own sizes
+    assert 0.85 * true_px < smallest <= largest < 1.15 * true_px
     trained_on = [sample.labels.name for sample in read_segmentation_config(output).data.samples]
     assert trained_on == ["first_masks.tif", "second_masks.tif"]

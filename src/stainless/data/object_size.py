@@ -24,3 +24,10 @@ def median_object_diameter(label_images: Iterable[NDArray[np.integer]]) -> float
     diameters = [object_diameters(labels) for labels in label_images]
     pooled = np.concatenate(diameters) if diameters else np.empty(0)
     return float(np.median(pooled)) if pooled.size else None
+
+
+def diameter_range(label_images: Iterable[NDArray[np.integer]]) -> tuple[float, float] | None:
+    """The smallest and largest per-image median equivalent diameter (px) of ``label_images``
+    (images without objects left out); None when none holds an object."""
+    medians = [m for labels in label_images if (m := median_object_diameter([labels])) is not None]
+    return (round(min(medians), 2), round(max(medians), 2)) if medians else None

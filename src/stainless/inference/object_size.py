@@ -6,7 +6,9 @@ eight times the model's own object size (two per octave), measure the median equ
 diameter of the objects found at each (:func:`stainless.data.object_size.median_object_diameter`,
 as the training objects were measured), and take the largest size where what is found equals
 what is tried and stops growing with it (:func:`plateau_crossing`); fixed-point rounds from
-there (segment at the estimate, take the size found) refine it. A fixed-point iteration from
+there (segment at the estimate, take the size found) refine it. A model that records the object
+sizes of its training images (one fine-tuned on yours) searches only from half the smallest to
+twice the largest of them (:func:`training_window`). A fixed-point iteration from
 the model's own size, as this module first did, converged on fragments when objects were twice
 the training size or more (the first bbbc039 test image at ×2: about 12 px for 59 px nuclei),
 because an over-enlarged image splits objects into pieces of about the trial size; the scan
@@ -137,20 +139,46 @@ def estimate_diameter(
     low, high = (round(o * steps_per_octave) for o in octaves)
     sizes = sorted({_in_range(base, native * 2 ** (k / steps_per_octave))
                     for k in range(low, high + 1)})  # fmt: skip
+    window = training_window(base)
+    if window is not None:  # a model trained on images of a known size range looks near it
+        sizes = [size for size in sizes if window[0] <= size <= window[1]] or sizes
+
+    def allowed(diameter: float) -> float:
+        kept = _in_range(base, diameter)
+        return kept if window is None else float(np.clip(kept, *window))
+
     scan = [(size, found) for size in sizes if (found := measured(size)) is not None]
     if not scan:
         return SizeEstimate(native, tuple(sizes), converged=False)
-    current, tried = _in_range(base, plateau_crossing(scan)), list(sizes)
+    current, tried = allowed(plateau_crossing(scan)), list(sizes)
     for _ in range(refinements):
         tried.append(current)
         found = measured(current)
         if found is None:
             break
-        found = _in_range(base, found)
+        found = allowed(found)
         if abs(math.log(found / current)) < math.log1p(tolerance):
             return SizeEstimate(found, tuple(tried), converged=True)
         current = found
     return SizeEstimate(current, tuple(tried), converged=False)
+
+
+TRAINING_WINDOW = 2.0
+"""A model that records its training images' object sizes searches from this factor below the
+smallest to this factor above the largest."""
+
+
+def training_window(info: SegmentationModelInfo) -> tuple[float, float] | None:
+    """The sizes (px) a size search keeps to for a model that records its training images'
+    per-image median diameters (``training_diameters_px``: a model fine-tuned on your images
+    looks for objects of about their size); None for models that do not (the built-ins).
+
+    Measured: a `cells` fine-tuned on one corrected region of 15 px cells found 49-58 px on
+    held-out strips of the same tissue and segmented nothing there (issue 26)."""
+    if info.training_diameters_px is None:
+        return None
+    smallest, largest = info.training_diameters_px
+    return smallest / TRAINING_WINDOW, largest * TRAINING_WINDOW
 
 
 def own_size_magnification(

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader
 
 from stainless import model_folder
 from stainless.config import SegmentationConfig
-from stainless.data.object_size import median_object_diameter
+from stainless.data.object_size import diameter_range, median_object_diameter
 from stainless.data.plane_stem import stem_for
 from stainless.data.segmentation import (
     LoadedSegmentationSample,
@@ -181,6 +181,9 @@ def _train_claimed(
         or (None if data.object_diameter else read_pixel_size(training_configs[0].inputs[0])),
         colour=data.colour,
         one_diameter=data.object_diameter is not None,
+        training_diameters_px=(
+            diameter_range(s.labels for s in training) if data.object_diameter else None
+        ),
     )
     tuning: dict[str, Any] = {}
     if post.tune_on == "val" and validation and DECODERS[info.head].tunable(info.classes):

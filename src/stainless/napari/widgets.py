@@ -303,7 +303,7 @@ def _fine_tune(
     def train() -> None:
         try:
             fine_tune_on_corrections(corrections, init, minutes, output, channels=channels)
-        except (ValueError, FileExistsError) as error:
+        except Exception as error:  # re-raised in the worker below, whatever it is
             outcome["error"] = error
 
     yield f"fine-tuning '{init}' on {images} corrected image(s)"

@@ -45,7 +45,19 @@ def test_segment_and_evaluate_a_real_image_in_the_viewer(
     assert labels.name == "dsb_10328b82 nuclei-fluorescence labels"
     assert tuple(labels.scale) == (0.5, 0.5)
     truth = viewer.layers["dsb_10328b82 truth"].data
-    assert 0.7 * truth.max() <= len(np.unique(labels.data)) - 1 <= 1.3 * truth.max()
+    found = len(np.unique(labels.data)) - 1
+    assert 0.7 * truth.max() <= found <= 1.3 * truth.max()
+    from stainless.model_folder import read_segmentation_info
+    from stainless.zoo import get_model
+
+    tuned = read_segmentation_info(get_model("nuclei-fluorescence").folder).thresholds
+    assert labels.metadata["thresholds"] == tuned  # -1 in every box: the model's own values
+    segment["min_size"].value = 900.0  # px: larger than most nuclei here
+    _wait(qtbot, segment())
+    qtbot.waitUntil(lambda: len(viewer.layers) == 4, timeout=10_000)
+    fewer = viewer.layers.pop(-1)
+    assert fewer.metadata["thresholds"]["min_size_px"] == 900.0
+    assert len(np.unique(fewer.data)) - 1 < found
     _, evaluate = viewer.window.add_plugin_dock_widget("stainless", "Evaluate")
     evaluate.prediction.value = labels
     evaluate.truth.value = viewer.layers["dsb_10328b82 truth"]
@@ -67,6 +79,8 @@ def test_layers_it_cannot_use_are_refused_in_one_line(make_napari_viewer: Any) -
     movie = viewer.add_image(np.zeros((2, 3, 32, 32), np.float32), name="movie")
     with pytest.raises(ValueError, match="layer 'movie' has 4 dimensions"):
         widgets.segment(viewer, movie)
+    with pytest.raises(ValueError, match=r"--mask-threshold must be in \(0, 1\), got 1.5"):
+        widgets.segment(viewer, viewer.add_image(np.zeros((32, 32)), name="f"), mask_threshold=1.5)
     image = viewer.add_image(np.zeros((32, 32), np.float32), name="field")
     empty = viewer.add_labels(np.zeros((32, 32), np.uint16), name="nothing")
     with pytest.raises(ValueError, match="hold no object"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from typing import TYPE_CHECKING
 
@@ -12,6 +11,7 @@ import numpy as np
 from stainless.cli import _blockwise, _inputs, _outputs
 from stainless.cli._memory import check_memory
 from stainless.cli._report import progress
+from stainless.postprocessing.overrides import threshold_overrides
 
 if TYPE_CHECKING:
     from stainless.inference.nuclei_seeded import NucleiSeededSegmenter
@@ -110,26 +110,7 @@ def _diameter(text: str) -> float | str:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, float]:
-    overrides: dict[str, float] = {}
-    if args.min_size is not None:
-        if args.min_size < 0:
-            raise ValueError(f"--min-size must be >= 0, got {args.min_size}")
-        overrides["min_size_px"] = args.min_size
-    if args.mask_threshold is not None:
-        if not 0 < args.mask_threshold < 1:
-            raise ValueError(f"--mask-threshold must be in (0, 1), got {args.mask_threshold}")
-        overrides["mask_threshold"] = args.mask_threshold
-    if args.h is not None:
-        if not (math.isfinite(args.h) and args.h > 0):
-            raise ValueError(f"--h must be a finite number > 0, got {args.h}")
-        overrides["h"] = args.h
-    if args.flow_threshold is not None:
-        if not (math.isfinite(args.flow_threshold) and args.flow_threshold >= 0):
-            raise ValueError(
-                f"--flow-threshold must be a finite number >= 0, got {args.flow_threshold}"
-            )
-        overrides["flow_threshold"] = args.flow_threshold
-    return overrides
+    return threshold_overrides(args.min_size, args.mask_threshold, args.h, args.flow_threshold)
 
 
 def _seeded_segmenter(

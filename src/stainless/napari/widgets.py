@@ -88,6 +88,9 @@ def segment(
     channels: str = "",
     diameter: float = 0.0,
     nuclei_seeded: bool = False,
+    mask_threshold: float = -1.0,
+    flow_threshold: float = -1.0,
+    min_size: float = -1.0,
 ) -> GeneratorWorker:
     """Instance labels of ``image`` by a built-in model or a model folder.
 
@@ -105,15 +108,23 @@ def segment(
     nuclei_seeded : bool
         One cell per nucleus, the nuclei found by the built-in ``nuclei`` (needs a nucleus
         channel).
+    mask_threshold, flow_threshold, min_size : float
+        As ``segment --mask-threshold / --flow-threshold / --min-size``; -1 keeps the model's
+        tuned value (the values used are in the labels layer's metadata).
     """
+    from stainless.postprocessing.overrides import threshold_overrides
+
     planes = layer_planes(image)
+    given = [None if value < 0 else value for value in (min_size, mask_threshold, flow_threshold)]
+    thresholds = threshold_overrides(given[0], given[1], None, given[2])
     return _in_background(viewer, 3, f"loading '{model}'", _segment, planes, image.name,
-                          _scale(image), model, channels, diameter, nuclei_seeded)  # fmt: skip
+                          _scale(image), model, channels, diameter, nuclei_seeded,
+                          thresholds)  # fmt: skip
 
 
 def _segment(
     planes: np.ndarray, name: str, scale: tuple[float, float], model: str, channels: str,
-    diameter: float, nuclei_seeded: bool,
+    diameter: float, nuclei_seeded: bool, thresholds: dict[str, float],
 ) -> Steps:  # fmt: skip
     from stainless.inference.nuclei_seeded import NucleiSeededSegmenter
     from stainless.inference.object_size import estimate_diameter, native_diameter
@@ -137,12 +148,15 @@ def _segment(
         if inputs.shape[0] < 2:
             raise ValueError(f"layer '{name}': --nuclei-seeded needs a nucleus channel")
         seeded = NucleiSeededSegmenter(predictor, SegmentationPredictor.load("nuclei", "auto"))
-        labels = seeded.segment(inputs, Path(name), magnification=magnification)
+        labels = seeded.segment(inputs, Path(name), None, thresholds, magnification)
     else:
-        labels = predictor.segment(inputs, magnification=magnification)
+        labels = predictor.segment(inputs, None, thresholds, magnification=magnification)
     yield "adding the labels"
     label = Path(str(model)).name
-    return labels, {"name": f"{name} {label} labels", "scale": scale}, "labels"
+    used = {**predictor.info.thresholds, **thresholds}
+    metadata = {"thresholds": used, "magnification": magnification}
+    options = {"name": f"{name} {label} labels", "scale": scale, "metadata": metadata}
+    return labels, options, "labels"
 
 
 def predict_fluorescence(

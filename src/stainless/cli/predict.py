@@ -75,7 +75,7 @@ def write_run_record(
     record = run_metadata(
         model=str(args.model), inputs=[str(file) for file in files], engine=args.engine,
         tile=args.tile, overlap=args.overlap, tta=args.tta,
-        precision=predictor.precision_record() if hasattr(predictor, "precision_record") else {},
+        precision=predictor.precision_record(),
     )  # fmt: skip
     path.write_text(json_text(record))
 

@@ -43,8 +43,18 @@ from stainless.training.segmentation import train_segmentation
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
 RESULTS = HERE / "results" / "semantic3_isl_neurons"
-VARIANTS = ("unet", "unet_isl", "tiramisu", "deeplabv3plus", "unet_compact")
-"""Variant name → architecture config ``semantic3_isl_<arch>.yaml`` (the part before ``_``)."""
+VARIANTS = (
+    "unet",
+    "unet_isl",
+    "tiramisu",
+    "deeplabv3plus",
+    "unet_compact",
+    "tiramisu_compact",
+    "deeplabv3plus_compact",
+    "unet_isl_compact",
+)
+"""Variant name → architecture config ``semantic3_isl_<arch>.yaml`` (the part before ``_``);
+``_isl``: the U-Net starts from ``--isl-init``; ``_compact``: compact cells as the cell class."""
 COMPACT_DISTANCE_PX = 25
 CLASSES = ["background", "nucleus", "cell"]
 TEST_REGION = (0, 768, 1024, 1024)
@@ -76,7 +86,7 @@ def variant_config(variant: str, minutes: float, isl_init: Path | None) -> Segme
     architecture = variant.split("_")[0]
     config = load_segmentation_config(HERE / "configs" / f"semantic3_isl_{architecture}.yaml")
     samples = config.data.samples
-    if variant.endswith("_compact"):
+    if "compact" in variant.split("_"):
         cells = RESULTS / "compact" / "map2_labels.tif"
         samples = [s.model_copy(update={"cells": cells}) for s in samples]
     # the test strip monitors the training curve only: nothing is selected or tuned on it
@@ -92,7 +102,7 @@ def variant_config(variant: str, minutes: float, isl_init: Path | None) -> Segme
         }
     )
     model = config.model
-    if variant.endswith("_isl"):
+    if "isl" in variant.split("_"):
         if isl_init is None:
             raise ValueError("the unet_isl variant needs --isl-init (a translation model)")
         model = model.model_copy(update={"init": isl_init, "init_target": "dapi"})
@@ -104,7 +114,7 @@ def variant_config(variant: str, minutes: float, isl_init: Path | None) -> Segme
             "data": data,
             "model": model,
             "training": training,
-            "output": RESULTS / variant,
+            "output": RESULTS / f"{variant}_{minutes:g}min",
         }
     )
 
@@ -145,7 +155,7 @@ def validation_curve(folder: Path) -> list[dict[str, float]]:
 def run_one(
     variant: str, config: SegmentationConfig, reuse: bool, image: Path, truth: Path
 ) -> dict[str, Any]:
-    architecture = variant
+    architecture = config.output.name  # the variant and its budget
     if not (reuse and is_model_folder(config.output)):
         print(f"{variant}: training")
         train_segmentation(
@@ -170,7 +180,7 @@ def run_one(
         "training_minutes": round(meta["training_seconds"] / 60, 1),
         "batches": meta["batches"],
         "init": str(config.model.init) if config.model.init else "random",
-        "cells": "compact" if variant.endswith("_compact") else "map2",
+        "cells": "compact" if "compact" in variant.split("_") else "map2",
         "validation_curve": validation_curve(config.output),
     }
 
@@ -233,7 +243,7 @@ def main() -> int:
     results = {}
     for variant in args.variants:
         config = variant_config(variant, args.minutes, args.isl_init)
-        image, truth = test_files(config, variant.endswith("_compact"))
+        image, truth = test_files(config, "compact" in variant.split("_"))
         results[variant] = run_one(variant, config, args.reuse, image, truth)
         print(f"{variant}: {results[variant]}", flush=True)
     print(markdown_table(results))

@@ -268,3 +268,46 @@ def test_score_inits_adds_the_untouched_init_once(seg_folder: Path) -> None:
     assert float(rows[0]["training_seconds"]) == 0 and 0 <= float(rows[0]["csi@0.50"]) <= 1
     assert main(["experiment", "sweep", "--config", str(path)]) == 0  # resumed: not again
     assert len(_rows(seg_folder / "sweep.csv")) == 3
+
+
+def test_weight_inits_start_the_task_network_with_a_translation_models_whole_unet(
+    seg_folder: Path,
+) -> None:
+    """``weight_inits`` (issue 27): the built-in ``phase-to-dapi``'s every tensor starts the
+    task's own flows U-Net, its 13-plane first layer summed for one plane; random is the same
+    network with fresh weights."""
+    import torch
+
+    from stainless.models import load_translation_network
+    from stainless.models.build import build_network
+    from stainless.zoo import list_models
+
+    pretext = {model.name: model.folder for model in list_models()}["phase-to-dapi"]
+    config = segmentation_config(head="flows", width=32, depth=4)
+    write_config(seg_folder, config)
+    experiment: dict[str, Any] = {
+        "csv": "sweep.csv",
+        "runs": "runs",
+        "tasks": {"nuclei": "seg.yaml"},
+        "inits": {"isl": str(pretext), "random": None},
+        "weight_inits": ["isl"],
+        "k": [1],
+        "test": [{"inputs": ["img2.tif"], "labels": "nuc2.tif"}],
+    }
+    sweep = load_sweep_config(write_config(seg_folder, experiment, "sweep.yaml"))
+    isl = run_config(sweep, "nuclei", "baseline", 1, "isl", 0, seg_folder / "r")
+    assert (isl.model.init, isl.model.encoder_weights) == (None, pretext)
+    network, body, _ = build_network(isl, 1)
+    assert body is None  # an ordinary segmentation network, not the 1-map adapter
+    source, _ = load_translation_network(pretext)
+    expected, copied = source.state_dict(), network.backbone.state_dict()  # type: ignore[union-attr]
+    assert torch.allclose(
+        copied["stem.conv.weight"], expected["stem.conv.weight"].sum(1, True), atol=1e-3
+    )
+    decoder = [key for key in expected if key != "stem.conv.weight"]
+    assert all(torch.equal(copied[key], expected[key]) for key in decoder)
+    random = run_config(sweep, "nuclei", "baseline", 1, "random", 0, seg_folder / "r")
+    assert (random.model.init, random.model.encoder_weights, random.model.width) == (None, None, 32)
+    experiment["weight_inits"] = ["random"]
+    with pytest.raises(ValueError, match=r"weight_inits \['random'\] must name inits"):
+        load_sweep_config(write_config(seg_folder, experiment, "sweep.yaml"))

@@ -438,3 +438,18 @@ def test_init_with_a_built_in_segmentation_model_fine_tunes_it(seg_folder: Path)
     predictor = SegmentationPredictor.load(seg_folder / "seg", device="cpu")
     image = read_image(seg_folder / "img2.tif").array.astype(np.float32)[None]
     assert predictor.segment(image).max() > 3  # starts from a working nucleus model
+
+
+def test_a_resample_translation_init_takes_single_plane_images(seg_folder: Path) -> None:
+    """ISL pretraining on a focus series, fine-tuned on one plane (issue 27: the built-in
+    ``phase-to-dapi``, 13 planes, for Usiigaci's single phase images): the series is resampled
+    to the pretext network's 13 planes in training and in prediction."""
+    config = segmentation_config(head="flows")
+    config["postprocess"]["tune_on"] = None
+    path = write_config(seg_folder, config)
+    argv = ["train", "segmentation", "--config", str(path), "--init", "phase-to-dapi"]
+    assert main([*argv, "--max-steps", "1", "--max-images", "1", "--no-progress"]) == 0
+    info = json.loads((seg_folder / "seg" / "model.json").read_text())
+    assert (info["input_planes"], info["in_channels"]) == ("resample", 13)
+    predictor = SegmentationPredictor.load(seg_folder / "seg", device="cpu")
+    assert predictor.segment(np.ones((1, 64, 64), np.float32) * 100).shape == (64, 64)

@@ -98,3 +98,26 @@ def test_separate_strategy_trains_one_model_per_modality(tmp_path: Path) -> None
     assert predictor.predict(planes, "brightfield")["dapi"].shape == (64, 64)
     with pytest.raises(ValueError, match="one model per modality"):
         predictor.predict(planes, "dic")
+
+
+def test_series_of_different_lengths_train_one_resample_model(tmp_path: Path) -> None:
+    """Phase with 2 planes beside bright field with 1 (issue 27's modality study): ``resample``
+    brings both to the longest series; ``fixed`` refuses in one line and says what takes them."""
+    write_synthetic_pairs(tmp_path, [0, 1, 2], size=64)
+    raw = translation_config(tmp_path, input_planes="resample", modality_strategy="dynamic")
+    raw["data"]["samples"][0]["inputs"] = ["lf0.tif", "lf0.tif"]  # type: ignore[index]
+    raw["data"]["samples"][1]["modality"] = "brightfield"  # type: ignore[index]
+    raw["data"]["crop_size"] = 32  # type: ignore[index]
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    folder = train_translation(load_translation_config(path), progress=False)
+    predictor = load_predictor(folder)
+    assert isinstance(predictor, TranslationPredictor)
+    assert (predictor.info.in_channels, predictor.info.trained_planes) == (2, 2)
+    planes, _ = read_input_planes([tmp_path / "lf2.tif"])
+    assert predictor.predict(planes, "brightfield")["dapi"].shape == (64, 64)
+    raw["model"]["input_planes"] = "fixed"  # type: ignore[index]
+    raw["output"] = "fixed"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ValueError, match=r"different numbers of input planes: \[1, 2\].*resample"):
+        train_translation(load_translation_config(path), progress=False)

@@ -41,7 +41,12 @@ class SweepConfig(Strict):
     ``test_manifest`` (a CSV as a segmentation ``data.manifest``). Every run appends one row to
     ``csv``; rerunning skips the rows already there. ``score_inits``: each init that is a trained
     segmentation model is also scored untouched (a row with ``k`` 0 and variant ``untouched``),
-    the baseline a fine-tuning must beat.
+    the baseline a fine-tuning must beat. ``weight_inits`` names inits whose weights start the
+    task's own network (``model.encoder_weights``: every tensor of the same name and shape, the
+    first layer adapted to the plane count) instead of ``model.init``: for a translation model,
+    its whole U-Net with the 32 feature maps of its last layer reaching the head, where
+    ``model.init`` feeds the head its one output map ([Bonte2022]'s adapter), and the random
+    init (``null``) is then the same network with fresh weights.
     """
 
     csv: Path
@@ -63,9 +68,13 @@ class SweepConfig(Strict):
     overlap_fraction: float = Field(0.5, ge=0.0, lt=1.0)
     keep_models: bool = False
     score_inits: bool = False
+    weight_inits: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _has_test_images(self) -> SweepConfig:
         if not self.test and self.test_manifest is None:
             raise ValueError("give held-out images: test (a list) or test_manifest")
+        unknown = [name for name in self.weight_inits if self.inits.get(name) is None]
+        if unknown:
+            raise ValueError(f"weight_inits {unknown} must name inits with a model folder")
         return self

@@ -33,6 +33,7 @@ from stainless.data.segmentation import listed_samples, samples_from_segmentatio
 from stainless.inference.segmenter import SegmentationPredictor
 from stainless.io import crop_region, read_input_planes, read_labels, write_text_atomically
 from stainless.metrics import DEFAULT_THRESHOLDS, instance_metrics
+from stainless.model_folder import model_kind, resolve_model
 from stainless.tiling import TilingOptions
 from stainless.training.segmentation import train_segmentation
 
@@ -144,7 +145,11 @@ def run_config(
             "max_images": None,
         }
     )
-    model = config.model.model_copy(update={"init": sweep.inits[init]})
+    if init in sweep.weight_inits:
+        folder = resolve_model(sweep.inits[init])  # type: ignore[arg-type]
+        model = config.model.model_copy(update={"init": None, "encoder_weights": folder})
+    else:
+        model = config.model.model_copy(update={"init": sweep.inits[init]})
     return fine_tuning(config.model_copy(update={"data": data, "model": model}), task)
 
 
@@ -216,8 +221,6 @@ def score_untouched_inits(
 ) -> list[TestImage]:
     """A row (``k`` 0, variant ``untouched``) per task and segmentation-model init: the init
     scored as it is. Returns the test images (loaded once)."""
-    from stainless.model_folder import model_kind, resolve_model
-
     images = load_test_images(sweep)
     for task in sweep.tasks:
         for init, folder in sweep.inits.items():

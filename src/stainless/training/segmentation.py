@@ -133,7 +133,7 @@ def _train_claimed(
         raise ValueError(f"images have different numbers of input planes: {sorted(planes)}")
     n_planes = planes.pop()
     input_planes = input_planes_of(config)
-    stem = stem_for(input_planes, n_planes)
+    stem = stem_for(input_planes, resampled_planes(config, n_planes))
     in_channels = n_planes if stem is None else stem.channels
     if config.model.classes == 3 and any(s.cells is None for s in training + validation):
         raise ValueError("model.classes 3 needs cell labels ('cells') for every sample")
@@ -210,18 +210,32 @@ def _train_claimed(
     )
 
 
+def _translation_init(config: SegmentationConfig) -> Path | None:
+    """The translation model folder in ``model.init`` (None: random or a segmentation init)."""
+    if config.model.init is None:
+        return None
+    folder = model_folder.resolve_model(config.model.init)
+    return folder if model_folder.model_kind(folder) == "translation" else None
+
+
+def resampled_planes(config: SegmentationConfig, n_planes: int) -> int:
+    """The plane count K that ``resample`` brings each series to: that of the translation model
+    in ``model.init`` (its first layer takes K planes, whatever the segmentation images have),
+    else the images' own ``n_planes``."""
+    folder = _translation_init(config)
+    if folder is None:
+        return n_planes
+    info = model_folder.read_translation_info(folder)
+    return info.in_channels if info.input_planes == "resample" else n_planes
+
+
 def input_planes_of(config: SegmentationConfig) -> str:
     """``data.input_planes``, else that of the translation model in ``model.init``, else
     ``fixed``."""
     if config.data.input_planes is not None:
         return config.data.input_planes
-    init = config.model.init
-    if init is None:
-        return "fixed"
-    folder = model_folder.resolve_model(init)
-    if model_folder.model_kind(folder) != "translation":
-        return "fixed"
-    return model_folder.read_translation_info(folder).input_planes
+    folder = _translation_init(config)
+    return "fixed" if folder is None else model_folder.read_translation_info(folder).input_planes
 
 
 def _tune(

@@ -157,9 +157,12 @@ def _train_claimed(
         for s in config.data.validation
     ]
     planes = {s.inputs.shape[0] for s in training + validation}
-    if len(planes) > 1:
-        raise ValueError(f"samples have different numbers of input planes: {sorted(planes)}")
-    n_planes = planes.pop()
+    if len(planes) > 1 and config.model.input_planes == "fixed":
+        raise ValueError(
+            f"samples have different numbers of input planes: {sorted(planes)} "
+            "(model.input_planes 'any' or 'resample' takes series of any length)"
+        )
+    n_planes = max(planes)  # 'resample' brings every series to the longest
     stem = stem_for(config.model.input_planes, n_planes)
     in_channels = n_planes if stem is None else stem.channels
     data = config.data

@@ -1,0 +1,184 @@
+"""In-silico-labelling pretraining for few-shot instances, on testbeds where the random init
+converges ([Bonte2022]: +31 % IoU nuclei, +94 % mAP cells at one annotated image; issue 27).
+
+A gain over random weights only means something when random weights learn the task at all, so
+each testbed first finds the fine-tuning budget at which the random init converges, then sweeps
+K annotated images × inits × seeds at that one budget (``stainless experiment sweep``, resumable):
+
+* ``usiigaci`` — whole cells in phase contrast (Usiigaci, 35 training fields, 5 test fields),
+  K = 1, 2, 5, 10 fields. Inits: ``random`` (the ``phase-to-dapi`` generator's architecture with
+  fresh weights), ``isl`` (the built-in ``phase-to-dapi``, pretrained on isl-neurons' phase → DAPI),
+  ``cells`` (the built-in flows generalist, trained on Usiigaci among others) and ``cells-phase``
+  (trained on all 35 fields: an upper reference).
+* ``sephace`` — nuclei in bright field (sephace ``set2``, labels from its DAPI), K = 1, 2, all 5
+  tiles of the top half, tested on the bottom half. Inits: ``isl`` (bright field → DAPI trained
+  on ``set1`` only, by ``studies/modality_strategies.py``) and its random twin.
+* ``isl-neurons`` — the budget probe only: the random twin of ``phase-to-dapi`` on all 12
+  training crops at longer budgets than before; the sweep is run only if it converges.
+
+    python benchmarks/studies/fewshot_transfer.py budget usiigaci     # the budget probe
+    python benchmarks/studies/fewshot_transfer.py sweep usiigaci      # the K x init x seed sweep
+    python benchmarks/studies/fewshot_transfer.py sweep sephace
+    python benchmarks/studies/fewshot_transfer.py budget isl-neurons
+    python benchmarks/studies/fewshot_transfer.py report              # fewshot_transfer.json
+
+sephace is MIT non-commercial: benchmark only; nothing trained on it ships.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from stainless.cli.main import main as stainless
+from stainless.experiments.sweep import read_rows
+from stainless.model_folder import is_model_folder, resolve_model
+from stainless.provenance import write_record
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fewshot_isl_neurons import write_random_twin
+
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/
+CONFIGS = HERE / "configs"
+RESULTS = HERE / "results"
+SHARED = HERE.parent.parent / "shared" / "data"
+
+SWEEPS = {
+    "usiigaci": ("fewshot_usiigaci_budget.yaml", "fewshot_usiigaci.yaml"),
+    "sephace": (None, "fewshot_sephace.yaml"),
+    "isl-neurons": ("fewshot_isl_flows_budget.yaml", None),
+}
+"""testbed → (budget probe config, sweep config) in ``benchmarks/configs``."""
+
+RANDOM_TWINS = {
+    RESULTS / "fewshot_usiigaci" / "random_phase_to_dapi": lambda: resolve_model("phase-to-dapi"),
+    RESULTS / "fewshot_isl_flows" / "random_phase_to_dapi": lambda: resolve_model("phase-to-dapi"),
+    RESULTS / "fewshot_sephace" / "random_brightfield_to_dapi": lambda: (
+        RESULTS / "modality_strategies" / "separate" / "brightfield"
+    ),
+}
+"""Random-init controls: a twin of the pretext network, written before a sweep that uses it."""
+
+SEPHACE_LABELS = RESULTS / "fewshot_sephace" / "labels"
+ISL_NEURONS_LABELS = RESULTS / "fewshot_isl_neurons" / "labels"
+
+
+def prepare(config: Path) -> None:
+    """Write what the sweep ``config`` reads and nobody ships: random twins and stain labels."""
+    sweep = yaml.safe_load(config.read_text())
+    for folder in sweep["inits"].values():
+        path = (config.parent / folder).resolve() if folder else None
+        if path in RANDOM_TWINS and not is_model_folder(path):
+            source = RANDOM_TWINS[path]()
+            if not is_model_folder(source):
+                raise SystemExit(f"{config.name}: train the pretext model first: {source}")
+            write_random_twin(source, path)
+    if "sephace" in config.name and not (SEPHACE_LABELS / "set2_dapi_labels.tif").is_file():
+        stain = SHARED / "sephace-bf-dapi" / "set2" / "dapi.png"
+        _labels(stain, SEPHACE_LABELS, "set2_dapi_labels.tif", ["--sigma", "4", "--h", "6"])
+    if "isl_flows" in config.name and not (ISL_NEURONS_LABELS / "dapi_labels.tif").is_file():
+        stain = SHARED / "isl-neurons" / "dapi.png"
+        _labels(stain, ISL_NEURONS_LABELS, "dapi_labels.tif", ["--split", "distance_intensity"])
+
+
+def _labels(stain: Path, output: Path, name: str, options: list[str]) -> None:
+    """Nuclei from a DAPI image with ``stainless labels from-fluorescence`` (min 300 px)."""
+    staging = output / "staging"
+    arguments = ["labels", "from-fluorescence", "--input", str(stain), "--output", str(staging)]
+    if stainless([*arguments, "--min-size", "300" if "sephace" in str(stain) else "30", *options]):
+        raise SystemExit(f"labels from {stain} failed")
+    (staging / f"{stain.stem}_labels.tif").replace(output / name)
+    staging.rmdir()
+
+
+def run(testbed: str, stage: str) -> int:
+    name = SWEEPS[testbed][0 if stage == "budget" else 1]
+    if name is None:
+        raise SystemExit(f"{testbed} has no {stage} config")
+    config = CONFIGS / name
+    prepare(config)
+    return stainless(["experiment", "sweep", "--config", str(config)])
+
+
+def summary(csv_path: Path) -> list[dict[str, Any]]:
+    """Mean ± std of csi@0.50 and IoU per (variant, K, init) over seeds, and the ISL gain."""
+    groups: dict[tuple[str, str, str], list[dict[str, str]]] = {}
+    for row in read_rows(csv_path):
+        groups.setdefault((row["variant"], row["k"], row["init"]), []).append(row)
+    entries = []
+    for (variant, k, init), rows in groups.items():
+        csi = [float(r["csi@0.50"]) for r in rows]
+        iou = [float(r["iou"]) for r in rows]
+        entries.append(
+            {
+                "variant": variant,
+                "k": k,
+                "init": init,
+                "seeds": [int(r["seed"]) for r in rows],
+                "csi@0.50": round(float(np.mean(csi)), 4),
+                "csi@0.50_std": round(float(np.std(csi)), 4),
+                "iou": round(float(np.mean(iou)), 4),
+                "training_seconds": round(
+                    float(np.mean([float(r["training_seconds"]) for r in rows])), 1
+                ),
+            }
+        )
+    by_key = {(e["variant"], e["k"], e["init"]): e for e in entries}
+    for entry in entries:
+        random = by_key.get((entry["variant"], entry["k"], "random"))
+        if entry["init"] != "random" and random and random["csi@0.50"] > 0:
+            gain = entry["csi@0.50"] / random["csi@0.50"] - 1
+            entry["gain_over_random_%"] = round(100 * gain, 1)
+    return entries
+
+
+def report() -> int:
+    started = time.perf_counter()
+    record: dict[str, Any] = {"benchmark": "fewshot_transfer", "testbeds": {}}
+    for testbed, (budget, sweep) in SWEEPS.items():
+        for stage, name in (("budget", budget), ("sweep", sweep)):
+            if name is None:
+                continue
+            csv_path = (CONFIGS / yaml.safe_load((CONFIGS / name).read_text())["csv"]).resolve()
+            if not csv_path.is_file():
+                continue
+            entries = summary(csv_path)
+            record["testbeds"].setdefault(testbed, {})[stage] = {
+                "config": f"benchmarks/configs/{name}",
+                "csv": str(csv_path.relative_to(HERE.parent)),
+                "summary": entries,
+            }
+            print(f"## {testbed} {stage}")
+            for e in entries:
+                gain = e.get("gain_over_random_%")
+                print(
+                    f"  {e['variant']:>18} K={e['k']:>3} {e['init']:>12}: csi "
+                    f"{e['csi@0.50']:.3f} ± {e['csi@0.50_std']:.3f} (n={len(e['seeds'])})"
+                    + (f", {gain:+.0f} % vs random" if gain is not None else "")
+                )
+    write_record(RESULTS / "fewshot_transfer.json", record, started)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("stage", choices=("budget", "sweep", "report"))
+    parser.add_argument("testbed", nargs="?", choices=tuple(SWEEPS))
+    args = parser.parse_args()
+    if args.stage == "report":
+        return report()
+    if args.testbed is None:
+        parser.error(f"{args.stage} needs a testbed: {', '.join(SWEEPS)}")
+    return run(args.testbed, args.stage)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,16 +5,19 @@ A gain over random weights only means something when random weights learn the ta
 each testbed first finds the fine-tuning budget at which the random init converges, then sweeps
 K annotated images × inits × seeds at that one budget (``stainless experiment sweep``, resumable):
 
-* ``usiigaci`` — whole cells in phase contrast (Usiigaci, 35 training fields, 5 test fields),
-  K = 1, 2, 5, 10 fields. Inits: ``random`` (the ``phase-to-dapi`` generator's architecture with
-  fresh weights), ``isl`` (the built-in ``phase-to-dapi``, pretrained on isl-neurons' phase → DAPI),
-  ``cells`` (the built-in flows generalist, trained on Usiigaci among others) and ``cells-phase``
-  (trained on all 35 fields: an upper reference).
+Every init trains the same flows U-Net (width 32, depth 4) for the same steps; ``isl`` starts it
+with the pretext network's whole U-Net (the sweep's ``weight_inits``: every tensor, the first
+layer summed over planes when the images have fewer), ``random`` with fresh weights.
+
+* ``usiigaci`` — whole cells in phase contrast (Usiigaci, 35 training fields, 5 test fields).
+  Inits: ``random``, ``isl`` (the built-in ``phase-to-dapi``, pretrained on isl-neurons' phase →
+  DAPI, MAP2, NFH), ``cells`` (the built-in flows generalist, trained on Usiigaci among others)
+  and ``cells-phase`` (trained on all 35 fields: an upper reference).
 * ``sephace`` — nuclei in bright field (sephace ``set2``, labels from its DAPI), K = 1, 2, all 5
-  tiles of the top half, tested on the bottom half. Inits: ``isl`` (bright field → DAPI trained
-  on ``set1`` only, by ``studies/modality_strategies.py``) and its random twin.
-* ``isl-neurons`` — the budget probe only: the random twin of ``phase-to-dapi`` on all 12
-  training crops at longer budgets than before; the sweep is run only if it converges.
+  tiles of the top half, tested on the bottom half. Inits: ``random`` and ``isl`` (bright field →
+  DAPI trained on ``set1`` only, by ``studies/modality_strategies.py``).
+* ``isl-neurons`` — the budget probe only: random weights on all 12 training crops at a longer
+  budget than before; the sweep is run only if it converges.
 
     python benchmarks/studies/fewshot_transfer.py budget usiigaci     # the budget probe
     python benchmarks/studies/fewshot_transfer.py sweep usiigaci      # the K x init x seed sweep
@@ -49,21 +52,26 @@ CONFIGS = HERE / "configs"
 RESULTS = HERE / "results"
 SHARED = HERE.parent.parent / "shared" / "data"
 
-SWEEPS = {
-    "usiigaci": ("fewshot_usiigaci_budget.yaml", "fewshot_usiigaci.yaml"),
-    "sephace": (None, "fewshot_sephace.yaml"),
-    "isl-neurons": ("fewshot_isl_flows_budget.yaml", None),
+SWEEPS: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    "usiigaci": (
+        "fewshot_usiigaci_budget.yaml",
+        (
+            "fewshot_usiigaci.yaml",
+            "fewshot_usiigaci_seeds.yaml",
+            "fewshot_usiigaci_references.yaml",
+        ),
+    ),
+    "sephace": (None, ("fewshot_sephace.yaml",)),
+    "isl-neurons": ("fewshot_isl_flows_budget.yaml", ()),
 }
-"""testbed → (budget probe config, sweep config) in ``benchmarks/configs``."""
+"""testbed → (budget probe config, sweep configs run in order) in ``benchmarks/configs``; the
+configs of a testbed write one CSV."""
 
 RANDOM_TWINS = {
-    RESULTS / "fewshot_usiigaci" / "random_phase_to_dapi": lambda: resolve_model("phase-to-dapi"),
     RESULTS / "fewshot_isl_flows" / "random_phase_to_dapi": lambda: resolve_model("phase-to-dapi"),
-    RESULTS / "fewshot_sephace" / "random_brightfield_to_dapi": lambda: (
-        RESULTS / "modality_strategies" / "separate" / "brightfield"
-    ),
 }
-"""Random-init controls: a twin of the pretext network, written before a sweep that uses it."""
+"""Random-init controls behind the 1-map adapter: a twin of the pretext network with fresh
+weights, written before a sweep that uses it (the plain random init is ``null``)."""
 
 SEPHACE_LABELS = RESULTS / "fewshot_sephace" / "labels"
 ISL_NEURONS_LABELS = RESULTS / "fewshot_isl_neurons" / "labels"
@@ -75,10 +83,9 @@ def prepare(config: Path) -> None:
     for folder in sweep["inits"].values():
         path = (config.parent / folder).resolve() if folder else None
         if path in RANDOM_TWINS and not is_model_folder(path):
-            source = RANDOM_TWINS[path]()
-            if not is_model_folder(source):
-                raise SystemExit(f"{config.name}: train the pretext model first: {source}")
-            write_random_twin(source, path)
+            write_random_twin(RANDOM_TWINS[path](), path)
+        elif path is not None and not is_model_folder(path):
+            raise SystemExit(f"{config.name}: train the pretext model first: {path}")
     if "sephace" in config.name and not (SEPHACE_LABELS / "set2_dapi_labels.tif").is_file():
         stain = SHARED / "sephace-bf-dapi" / "set2" / "dapi.png"
         _labels(stain, SEPHACE_LABELS, "set2_dapi_labels.tif", ["--sigma", "4", "--h", "6"])
@@ -98,12 +105,16 @@ def _labels(stain: Path, output: Path, name: str, options: list[str]) -> None:
 
 
 def run(testbed: str, stage: str) -> int:
-    name = SWEEPS[testbed][0 if stage == "budget" else 1]
-    if name is None:
+    budget, sweeps = SWEEPS[testbed]
+    names = ((budget,) if budget else ()) if stage == "budget" else sweeps
+    if not names:
         raise SystemExit(f"{testbed} has no {stage} config")
-    config = CONFIGS / name
-    prepare(config)
-    return stainless(["experiment", "sweep", "--config", str(config)])
+    for name in names:
+        config = CONFIGS / name
+        prepare(config)
+        if stainless(["experiment", "sweep", "--config", str(config)]) != 0:
+            return 1
+    return 0
 
 
 def summary(csv_path: Path) -> list[dict[str, Any]]:
@@ -141,27 +152,25 @@ def summary(csv_path: Path) -> list[dict[str, Any]]:
 def report() -> int:
     started = time.perf_counter()
     record: dict[str, Any] = {"benchmark": "fewshot_transfer", "testbeds": {}}
-    for testbed, (budget, sweep) in SWEEPS.items():
-        for stage, name in (("budget", budget), ("sweep", sweep)):
-            if name is None:
-                continue
-            csv_path = (CONFIGS / yaml.safe_load((CONFIGS / name).read_text())["csv"]).resolve()
-            if not csv_path.is_file():
-                continue
-            entries = summary(csv_path)
-            record["testbeds"].setdefault(testbed, {})[stage] = {
-                "config": f"benchmarks/configs/{name}",
-                "csv": str(csv_path.relative_to(HERE.parent)),
-                "summary": entries,
-            }
-            print(f"## {testbed} {stage}")
-            for e in entries:
-                gain = e.get("gain_over_random_%")
-                print(
-                    f"  {e['variant']:>18} K={e['k']:>3} {e['init']:>12}: csi "
-                    f"{e['csi@0.50']:.3f} ± {e['csi@0.50_std']:.3f} (n={len(e['seeds'])})"
-                    + (f", {gain:+.0f} % vs random" if gain is not None else "")
-                )
+    for testbed, (budget, sweeps) in SWEEPS.items():
+        name = budget or sweeps[0]
+        csv_path = (CONFIGS / yaml.safe_load((CONFIGS / name).read_text())["csv"]).resolve()
+        if not csv_path.is_file():
+            continue
+        entries = summary(csv_path)
+        record["testbeds"][testbed] = {
+            "configs": [f"benchmarks/configs/{n}" for n in (budget, *sweeps) if n],
+            "csv": str(csv_path.relative_to(HERE.parent)),
+            "summary": entries,
+        }
+        print(f"## {testbed}")
+        for e in entries:
+            gain = e.get("gain_over_random_%")
+            print(
+                f"  {e['variant']:>18} K={e['k']:>3} {e['init']:>28}: csi "
+                f"{e['csi@0.50']:.3f} ± {e['csi@0.50_std']:.3f} (n={len(e['seeds'])})"
+                + (f", {gain:+.0f} % vs random" if gain is not None else "")
+            )
     write_record(RESULTS / "fewshot_transfer.json", record, started)
     return 0
 

@@ -51,10 +51,12 @@ VARIANTS = (
     "unet_compact",
     "tiramisu_compact",
     "deeplabv3plus_compact",
-    "unet_isl_compact",
+    "unet_islnet_compact",
 )
 """Variant name → architecture config ``semantic3_isl_<arch>.yaml`` (the part before ``_``);
-``_isl``: the U-Net starts from ``--isl-init``; ``_compact``: compact cells as the cell class."""
+``_isl``: the head reads the DAPI map of ``--isl-init`` through [Bonte2022]'s adapter;
+``_islnet``: ``--isl-init``'s whole U-Net starts the network (its last 32 feature maps reach the
+head); ``_compact``: compact cells as the cell class."""
 COMPACT_DISTANCE_PX = 25
 CLASSES = ["background", "nucleus", "cell"]
 TEST_REGION = (0, 768, 1024, 1024)
@@ -102,10 +104,13 @@ def variant_config(variant: str, minutes: float, isl_init: Path | None) -> Segme
         }
     )
     model = config.model
-    if "isl" in variant.split("_"):
-        if isl_init is None:
-            raise ValueError("the unet_isl variant needs --isl-init (a translation model)")
+    modifiers = variant.split("_")[1:]
+    if ("isl" in modifiers or "islnet" in modifiers) and isl_init is None:
+        raise ValueError(f"the {variant} variant needs --isl-init (a translation model)")
+    if "isl" in modifiers:
         model = model.model_copy(update={"init": isl_init, "init_target": "dapi"})
+    if "islnet" in modifiers:
+        model = model.model_copy(update={"encoder_weights": isl_init})
     training = config.training.model_copy(
         update={"epochs": 10000, "max_minutes": minutes, "precision": "fp32"}
     )
@@ -152,6 +157,15 @@ def validation_curve(folder: Path) -> list[dict[str, float]]:
     return rows
 
 
+def _init_of(config: SegmentationConfig) -> str:
+    """How the network started: the adapter on a translation model, its weights, or random."""
+    if config.model.init:
+        return f"adapter on {config.model.init}"
+    if config.model.encoder_weights:
+        return f"weights of {config.model.encoder_weights}"
+    return "random"
+
+
 def run_one(
     variant: str, config: SegmentationConfig, reuse: bool, image: Path, truth: Path
 ) -> dict[str, Any]:
@@ -179,7 +193,7 @@ def run_one(
         "parameters": int(sum(p.numel() for p in network.parameters())),
         "training_minutes": round(meta["training_seconds"] / 60, 1),
         "batches": meta["batches"],
-        "init": str(config.model.init) if config.model.init else "random",
+        "init": _init_of(config),
         "cells": "compact" if "compact" in variant.split("_") else "map2",
         "validation_curve": validation_curve(config.output),
     }

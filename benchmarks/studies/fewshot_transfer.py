@@ -61,7 +61,7 @@ SWEEPS: dict[str, tuple[str | None, tuple[str, ...]]] = {
             "fewshot_usiigaci_references.yaml",
         ),
     ),
-    "sephace": (None, ("fewshot_sephace.yaml",)),
+    "sephace": (None, ("fewshot_sephace.yaml", "fewshot_sephace_seeds.yaml")),
     "isl-neurons": ("fewshot_isl_flows_budget.yaml", ()),
 }
 """testbed → (budget probe config, sweep configs run in order) in ``benchmarks/configs``; the

@@ -261,7 +261,7 @@ def main() -> int:
         results[variant] = run_one(variant, config, args.reuse, image, truth)
         print(f"{variant}: {results[variant]}", flush=True)
     print(markdown_table(results))
-    plot_curves(results, args.output.with_name("semantic3_isl_neurons_curves.png"))
+    plot_curves(results, args.output.with_name(f"{args.output.stem}_curves.png"))
     output = {
         "benchmark": "semantic3_isl_neurons",
         "data": str(args.data / "isl-neurons"),

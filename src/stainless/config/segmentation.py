@@ -130,7 +130,10 @@ class SegmentationModelConfig(Strict):
     pair + horizontal/vertical maps). ``init`` = a translation model folder whose U-Net starts the
     training; ``init_target`` picks its output (default: its first target).
     ``encoder_weights``: a local weight file, or a trained segmentation model folder of the same
-    architecture and head to fine-tune (a generalist body, as Cellpose users fine-tune ``cyto``).
+    architecture and head to fine-tune (a generalist body, as Cellpose users fine-tune ``cyto``),
+    or a translation model folder of the same U-Net: its whole network starts this one (every
+    tensor of matching name and shape, the first layer summed when the images have one plane), so
+    the head reads its last feature maps where ``init`` feeds the head its one output map.
     """
 
     architecture: Literal["unet", "tiramisu", "tiramisu103", "deeplabv3plus"] = "unet"

@@ -40,6 +40,7 @@ import numpy as np
 import yaml
 
 from stainless.cli.main import main as stainless
+from stainless.experiments.plots import plot_sweep
 from stainless.experiments.sweep import read_rows
 from stainless.model_folder import is_model_folder, resolve_model
 from stainless.provenance import write_record
@@ -149,6 +150,41 @@ def summary(csv_path: Path) -> list[dict[str, Any]]:
     return entries
 
 
+EARLIER_STEPS = {"baseline": 100, "long": 300}
+"""Steps of the isl-neurons flows rows written before the budget probes (variants without the
+step count in their name; 64² and 96² crops)."""
+
+
+def steps_of(variant: str) -> int | None:
+    """Training steps of a row's variant (``budget 600 steps`` → 600), None when unknown."""
+    words = variant.split()
+    if len(words) >= 2 and words[-1] == "steps" and words[-2].isdigit():
+        return int(words[-2])
+    return EARLIER_STEPS.get(variant)
+
+
+def plot_budget_curves(curves: dict[str, list[tuple[int, float]]], path: Path) -> None:
+    """csi@0.50 of the random init against training steps, one line per testbed and init."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(5.5, 3.6))
+    for label, points in curves.items():
+        points = sorted(points)
+        axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+    axis.axhline(0.5, linestyle=":", color="grey", linewidth=1)
+    axis.set_xlabel("training steps (8 crops each)")
+    axis.set_ylabel("csi@0.50 on the test images")
+    axis.set_ylim(0, 1)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def report() -> int:
     started = time.perf_counter()
     record: dict[str, Any] = {"benchmark": "fewshot_transfer", "testbeds": {}}
@@ -171,6 +207,31 @@ def report() -> int:
                 f"{e['csi@0.50']:.3f} ± {e['csi@0.50_std']:.3f} (n={len(e['seeds'])})"
                 + (f", {gain:+.0f} % vs random" if gain is not None else "")
             )
+    sweep_rows: list[dict[str, str]] = []
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for testbed, (_, sweeps) in SWEEPS.items():
+        if testbed not in record["testbeds"]:
+            continue
+        rows = read_rows(HERE.parent / record["testbeds"][testbed]["csv"])
+        if sweeps:
+            main_variant = next(iter(yaml.safe_load((CONFIGS / sweeps[0]).read_text())["variants"]))
+            sweep_rows += [r for r in rows if r["variant"] == main_variant]
+        largest = max(
+            (r["k"] for r in rows), key=lambda k: (k == "all", int(k) if k.isdigit() else 0)
+        )
+        for row in rows:
+            steps = steps_of(row["variant"])
+            if steps is not None and row["k"] == largest and "random" in row["init"]:
+                label = f"{testbed}, K = {largest}, {row['init']}"
+                curves.setdefault(label, []).append((steps, float(row["csi@0.50"])))
+    if sweep_rows:
+        plot_sweep(sweep_rows, RESULTS / "fewshot_transfer.png", metrics=("csi@0.50", "iou"))
+    plot_budget_curves(curves, RESULTS / "fewshot_transfer_budget.png")
+    record["plots"] = [
+        "benchmarks/results/fewshot_transfer.png",
+        "benchmarks/results/fewshot_transfer_budget.png",
+    ]
+    record["budget_curves"] = curves
     write_record(RESULTS / "fewshot_transfer.json", record, started)
     return 0
 

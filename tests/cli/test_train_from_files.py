@@ -215,3 +215,24 @@ def test_images_of_different_object_sizes_are_each_brought_to_one_size(
     assert config.data.object_diameter is not None and config.data.scale == 1.0
     info = json.loads((tmp_path / "model" / "model.json").read_text())
     assert info["one_diameter"] is True  # segment finds the size of each image
+
+
+def test_transfer_weights_starts_the_flows_unet_from_a_translation_models_whole_unet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--transfer weights`` (issue 27): the built-in ``phase-to-dapi``'s weights start the
+    recipe's flows U-Net on single-plane images; a segmentation --init is refused in one line."""
+    from stainless.zoo import list_models
+
+    folder = _cellpose_folder(tmp_path / "data", 2)
+    argv = _train(folder, tmp_path / "model", "--init", "phase-to-dapi", "--transfer", "weights")
+    assert main(argv) == 0
+    config = load_segmentation_config(tmp_path / "model" / "config.yaml")
+    pretext = {model.name: model.folder for model in list_models()}["phase-to-dapi"]
+    assert (config.model.init, config.model.encoder_weights) == (None, pretext)
+    assert (config.model.head, config.model.width, config.model.depth) == ("flows", 32, 4)
+    info = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert (info["input_planes"], info["in_channels"], info["transfer"]) == ("fixed", 1, None)
+    refused = _train(folder, tmp_path / "other", "--init", "nuclei", "--transfer", "weights")
+    assert main(refused) == 2
+    assert "--transfer weights needs a translation model as --init" in capsys.readouterr().err

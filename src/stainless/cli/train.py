@@ -82,6 +82,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="start from this translation model folder or built-in model name (transfer)",
     )
     segmentation.add_argument(
+        "--transfer",
+        choices=("output", "weights"),
+        default="output",
+        help="how a translation --init starts the network: 'output' feeds the head its predicted "
+        "stain ([Bonte2022]); 'weights' copies its whole U-Net, so the head reads all its last "
+        "feature maps (the few-shot cells of benchmarks/RESULTS.md, issue 27)",
+    )
+    segmentation.add_argument(
         "--max-images", type=int, help="train on the first N images only (few-shot)"
     )
     segmentation.add_argument(
@@ -251,6 +259,9 @@ def _config_from_files(args: argparse.Namespace, overrides: dict[str, Any]) -> A
         validation_names=args.validation,
     )
     print(describe_validation(raw))
+    if args.transfer == "weights":
+        weights = _init_overrides(args)
+        raw["model"].update({key.removeprefix("model."): value for key, value in weights.items()})
     return segmentation_config_from_mapping(raw, "--images/--labels", **overrides)
 
 
@@ -332,6 +343,24 @@ def matching_scale(init: SegmentationModelInfo, diameter_px: float) -> float | N
     return round(chosen, 4)
 
 
+def _init_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """``model.init`` from ``--init``; with ``--transfer weights`` the translation model's
+    folder goes to ``model.encoder_weights`` instead (its whole U-Net starts the network)."""
+    from stainless.model_folder import model_kind, resolve_model
+
+    if args.transfer == "output":
+        return {"model.init": args.init}
+    if args.init is None:
+        raise ValueError("--transfer weights needs --init (a translation model)")
+    folder = resolve_model(args.init)
+    if model_kind(folder) != "translation":
+        raise ValueError(
+            f"--transfer weights needs a translation model as --init; '{args.init}' is a "
+            f"{model_kind(folder)} model (fine-tuned whole without --transfer)"
+        )
+    return {"model.init": None, "model.encoder_weights": folder}
+
+
 def run_segmentation(args: argparse.Namespace) -> int:
     """Validate the config (with the command-line overrides), train, report the folder."""
     from stainless.config import load_segmentation_config
@@ -355,7 +384,7 @@ def run_segmentation(args: argparse.Namespace) -> int:
                 "--validation goes with --images/--labels; a config names its validation "
                 "images in data.validation (or cuts each image with data.validation_fraction)"
             )
-        config = load_segmentation_config(args.config, **overrides, **{"model.init": args.init})
+        config = load_segmentation_config(args.config, **overrides, **_init_overrides(args))
     if args.retune:
         tuning = retune_model_folder(config.output)
         settings = ", ".join(f"{k} {v}" for k, v in tuning.items() if k not in ("on", "images"))

@@ -118,35 +118,41 @@ def run(testbed: str, stage: str) -> int:
     return 0
 
 
+METRICS = ("csi@0.50", "iou", "map_csi")
+"""Scores summarised: csi at IoU 0.5, foreground IoU ([Bonte2022]'s nuclei figure) and csi
+averaged over IoU 0.5-0.95 (the mAP of [Bonte2022]'s cells figure)."""
+
+
 def summary(csv_path: Path) -> list[dict[str, Any]]:
-    """Mean ± std of csi@0.50 and IoU per (variant, K, init) over seeds, and the ISL gain."""
+    """Mean ± std of :data:`METRICS` per (variant, K, init) over seeds, and each init's gain
+    over the random init of the same variant and K."""
     groups: dict[tuple[str, str, str], list[dict[str, str]]] = {}
     for row in read_rows(csv_path):
         groups.setdefault((row["variant"], row["k"], row["init"]), []).append(row)
     entries = []
     for (variant, k, init), rows in groups.items():
-        csi = [float(r["csi@0.50"]) for r in rows]
-        iou = [float(r["iou"]) for r in rows]
-        entries.append(
-            {
-                "variant": variant,
-                "k": k,
-                "init": init,
-                "seeds": [int(r["seed"]) for r in rows],
-                "csi@0.50": round(float(np.mean(csi)), 4),
-                "csi@0.50_std": round(float(np.std(csi)), 4),
-                "iou": round(float(np.mean(iou)), 4),
-                "training_seconds": round(
-                    float(np.mean([float(r["training_seconds"]) for r in rows])), 1
-                ),
-            }
-        )
+        entry: dict[str, Any] = {
+            "variant": variant,
+            "k": k,
+            "init": init,
+            "seeds": [int(r["seed"]) for r in rows],
+        }
+        for metric in METRICS:
+            values = [float(r[metric]) for r in rows]
+            entry[metric] = round(float(np.mean(values)), 4)
+            entry[f"{metric}_std"] = round(float(np.std(values)), 4)
+        seconds = [float(r["training_seconds"]) for r in rows]
+        entry["training_seconds"] = round(float(np.mean(seconds)), 1)
+        entries.append(entry)
     by_key = {(e["variant"], e["k"], e["init"]): e for e in entries}
     for entry in entries:
         random = by_key.get((entry["variant"], entry["k"], "random"))
-        if entry["init"] != "random" and random and random["csi@0.50"] > 0:
-            gain = entry["csi@0.50"] / random["csi@0.50"] - 1
-            entry["gain_over_random_%"] = round(100 * gain, 1)
+        if entry["init"] == "random" or random is None:
+            continue
+        for metric in METRICS:
+            if random[metric] > 0:
+                gain = entry[metric] / random[metric] - 1
+                entry[f"{metric}_gain_over_random_%"] = round(100 * gain, 1)
     return entries
 
 
@@ -201,11 +207,16 @@ def report() -> int:
         }
         print(f"## {testbed}")
         for e in entries:
-            gain = e.get("gain_over_random_%")
+            gains = [
+                f"{metric} {e[f'{metric}_gain_over_random_%']:+.0f} %"
+                for metric in METRICS
+                if f"{metric}_gain_over_random_%" in e
+            ]
             print(
                 f"  {e['variant']:>18} K={e['k']:>3} {e['init']:>28}: csi "
-                f"{e['csi@0.50']:.3f} ± {e['csi@0.50_std']:.3f} (n={len(e['seeds'])})"
-                + (f", {gain:+.0f} % vs random" if gain is not None else "")
+                f"{e['csi@0.50']:.3f} ± {e['csi@0.50_std']:.3f}, IoU {e['iou']:.3f}, "
+                f"mAP {e['map_csi']:.3f} (n={len(e['seeds'])})"
+                + (f"; vs random: {', '.join(gains)}" if gains else "")
             )
     sweep_rows: list[dict[str, str]] = []
     curves: dict[str, list[tuple[int, float]]] = {}

@@ -121,3 +121,30 @@ def test_series_of_different_lengths_train_one_resample_model(tmp_path: Path) ->
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(ValueError, match=r"different numbers of input planes: \[1, 2\].*resample"):
         train_translation(load_translation_config(path), progress=False)
+
+
+def test_auto_strategy_is_unified_for_one_modality_and_the_measured_winner_for_several(
+    tmp_path: Path,
+) -> None:
+    """``modality_strategy: auto`` (the default, issue 27): one modality trains the unified
+    model; phase beside bright field trains MULTI_MODALITY_STRATEGY (dynamic, measured)."""
+    from stainless.config.translation import MULTI_MODALITY_STRATEGY
+    from stainless.training.translation import with_modality_strategy
+
+    write_synthetic_pairs(tmp_path, [0, 1, 2], size=64)
+    raw = translation_config(tmp_path)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    config = load_translation_config(path)
+    assert config.model.modality_strategy == "auto"
+    one = with_modality_strategy(config, config.data.samples)
+    assert one.model.modality_strategy == "unified"
+    raw["data"]["samples"][1]["modality"] = "brightfield"  # type: ignore[index]
+    path.write_text(yaml.safe_dump(raw))
+    config = load_translation_config(path)
+    two = with_modality_strategy(config, config.data.samples)
+    assert two.model.modality_strategy == MULTI_MODALITY_STRATEGY == "dynamic"
+    explicit = config.model_copy(
+        update={"model": config.model.model_copy(update={"modality_strategy": "unified"})}
+    )
+    assert with_modality_strategy(explicit, config.data.samples) is explicit

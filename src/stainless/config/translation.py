@@ -72,6 +72,13 @@ class DataConfig(Strict):
         return value
 
 
+MULTI_MODALITY_STRATEGY = "dynamic"
+"""``modality_strategy: auto`` for training data of several modalities: one translation model
+for isl-neurons phase contrast + sephace bright field → DAPI, 800 steps each, held-out DAPI PCC
+phase / bright field: unified 0.566 / 0.731, dynamic 0.633 / 0.713, separate (two networks,
+twice the steps) 0.701 / 0.671 (``benchmarks/studies/modality_strategies.py``)."""
+
+
 class ModelConfig(Strict):
     """Network and modality strategy.
 
@@ -79,7 +86,11 @@ class ModelConfig(Strict):
     many planes as it was trained on); ``any`` feeds their mean and spread; ``resample`` feeds
     them resampled along z to the training plane count (one plane repeated). With ``any`` or
     ``resample`` the model takes one plane or a focus series of any length
-    (:mod:`stainless.data.plane_stem`).
+    (:mod:`stainless.data.plane_stem`). ``modality_strategy`` ([LightMyCells2024]): ``unified``
+    (one first layer for every modality), ``dynamic`` (the first layer's kernel generated from
+    the modality), ``separate`` (one model per modality); ``auto`` = ``unified`` when the
+    training samples share one modality, :data:`MULTI_MODALITY_STRATEGY` when they hold several
+    (the one-network strategy measured best on phase contrast + bright field, issue 27).
     """
 
     architecture: Literal["unet", "pix2pix"] = "unet"
@@ -88,7 +99,7 @@ class ModelConfig(Strict):
     depth: int = Field(4, ge=1, le=6)
     n_blocks: int = Field(9, ge=1)
     discriminator_width: int = Field(64, ge=4)
-    modality_strategy: Literal["unified", "dynamic", "separate"] = "unified"
+    modality_strategy: Literal["auto", "unified", "dynamic", "separate"] = "auto"
     modalities: list[str] = Field(default_factory=lambda: list(MODALITIES))
 
     @field_validator("modalities")

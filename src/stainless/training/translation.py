@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from stainless.config import SampleConfig, TranslationConfig
+from stainless.config.translation import MULTI_MODALITY_STRATEGY
 from stainless.data.plane_stem import stem_for
 from stainless.data.splits import hold_out
 from stainless.data.translation import (
@@ -92,6 +93,7 @@ def train_translation(
         ``overwrite`` / ``resume``).
     """
     samples = config.data.samples or samples_from_manifest(config.data.manifest or Path())
+    config = with_modality_strategy(config, samples)
     samples, held_out = hold_out(samples, config.data.validation_fraction)
     if held_out:
         data = config.data.model_copy(update={"validation": [*config.data.validation, *held_out]})
@@ -111,6 +113,23 @@ def train_translation(
             modalities.append(modality)
         write_separate_index(config.output, modalities)
     return config.output
+
+
+def with_modality_strategy(
+    config: TranslationConfig, samples: list[SampleConfig]
+) -> TranslationConfig:
+    """``config`` with ``modality_strategy: auto`` decided by the training samples: ``unified``
+    when they share one modality (or name none), :data:`MULTI_MODALITY_STRATEGY` when they hold
+    several. Other strategies are kept as set."""
+    if config.model.modality_strategy != "auto":
+        return config
+    modalities: set[str | None] = {str(s.modality) for s in samples if s.modality is not None}
+    if len(modalities) < 2:  # an undeclared modality is read from the OME channel names
+        undeclared = [sample for sample in samples if sample.modality is None]
+        modalities |= {resolve_modality(sample) for sample in undeclared} - {None}
+    strategy = MULTI_MODALITY_STRATEGY if len(modalities) > 1 else "unified"
+    model = config.model.model_copy(update={"modality_strategy": strategy})
+    return config.model_copy(update={"model": model})
 
 
 def _build_module(

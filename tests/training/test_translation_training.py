@@ -84,16 +84,19 @@ def test_pix2pix_with_partial_labels_trains_and_predicts(tmp_path: Path) -> None
 
 def test_separate_strategy_trains_one_model_per_modality(tmp_path: Path) -> None:
     write_synthetic_pairs(tmp_path, [0, 1, 2], size=64)
-    raw = translation_config(tmp_path, modality_strategy="separate")
+    raw = translation_config(tmp_path, modality_strategy="separate", input_planes="resample")
     raw["data"]["samples"][1]["modality"] = "brightfield"  # type: ignore[index]
     raw["data"]["samples"][1]["targets"]["membrane"] = "membrane1.tif"  # type: ignore[index]
-    raw["data"]["validation"] = []  # type: ignore[index]
+    # a 3-plane phase validation image: only the phase model validates on it (and resamples to 3)
+    raw["data"]["validation"][0]["inputs"] = ["lf2.tif"] * 3  # type: ignore[index]
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(raw))
     folder = train_translation(load_translation_config(path), progress=False)
     predictor = load_predictor(folder)
     assert isinstance(predictor, PerModalityPredictor)
     assert sorted(predictor.predictors) == ["brightfield", "phase"]
+    planes_of = {m: p.info.trained_planes for m, p in predictor.predictors.items()}
+    assert planes_of == {"brightfield": 1, "phase": 3}
     planes, _ = read_input_planes([tmp_path / "lf2.tif"])
     assert predictor.predict(planes, "brightfield")["dapi"].shape == (64, 64)
     with pytest.raises(ValueError, match="one model per modality"):

@@ -106,8 +106,13 @@ def train_translation(
     if unknown:
         raise ValueError(f"modality_strategy 'separate' needs the modality of samples {unknown}")
     with OutputClaim(config.output):  # each modality's folder is claimed again by _train_one
+        validation = [
+            s.model_copy(update={"modality": resolve_modality(s)}) for s in config.data.validation
+        ]
         for modality in sorted({str(sample.modality) for sample in resolved}):
-            sub = config.model_copy(update={"output": config.output / modality})
+            own = [s for s in validation if s.modality == modality]  # validates on its modality
+            data = config.data.model_copy(update={"validation": own})
+            sub = config.model_copy(update={"output": config.output / modality, "data": data})
             chosen = [s for s in resolved if s.modality == modality]
             _train_one(sub, chosen, resume=resume, overwrite=overwrite, progress=progress)
             modalities.append(modality)

@@ -162,8 +162,9 @@ step count in their name; 64² and 96² crops)."""
 
 
 def steps_of(variant: str) -> int | None:
-    """Training steps of a row's variant (``budget 600 steps`` → 600), None when unknown."""
-    words = variant.split()
+    """Training steps of a row's variant (``budget 600 steps`` or ``800 steps, scale 0.5`` →
+    600 or 800), None when unknown."""
+    words = variant.partition(", ")[0].split()
     if len(words) >= 2 and words[-1] == "steps" and words[-2].isdigit():
         return int(words[-2])
     return EARLIER_STEPS.get(variant)
@@ -233,7 +234,11 @@ def report() -> int:
         for row in rows:
             steps = steps_of(row["variant"])
             if steps is not None and row["k"] == largest and "random" in row["init"]:
-                label = f"{testbed}, K = {largest}, {row['init']}"
+                init = row["init"]
+                if row["variant"] in EARLIER_STEPS:  # those rows' random init was the twin
+                    init = "random twin, 1-map adapter"
+                detail = row["variant"].partition(", ")[2]  # "scale 0.5", "full size"
+                label = f"{testbed}, K = {largest}, {init}" + (f", {detail}" if detail else "")
                 curves.setdefault(label, []).append((steps, float(row["csi@0.50"])))
     if sweep_rows:
         plot_sweep(sweep_rows, RESULTS / "fewshot_transfer.png", metrics=("csi@0.50", "iou"))

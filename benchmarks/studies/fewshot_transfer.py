@@ -89,17 +89,19 @@ def prepare(config: Path) -> None:
             raise SystemExit(f"{config.name}: train the pretext model first: {path}")
     if "sephace" in config.name and not (SEPHACE_LABELS / "set2_dapi_labels.tif").is_file():
         stain = SHARED / "sephace-bf-dapi" / "set2" / "dapi.png"
-        _labels(stain, SEPHACE_LABELS, "set2_dapi_labels.tif", ["--sigma", "4", "--h", "6"])
+        options = ["--sigma", "4", "--h", "6", "--min-size", "300"]
+        _labels(stain, SEPHACE_LABELS, "set2_dapi_labels.tif", options)
     if "isl_flows" in config.name and not (ISL_NEURONS_LABELS / "dapi_labels.tif").is_file():
         stain = SHARED / "isl-neurons" / "dapi.png"
-        _labels(stain, ISL_NEURONS_LABELS, "dapi_labels.tif", ["--split", "distance_intensity"])
+        options = ["--split", "distance_intensity"]
+        _labels(stain, ISL_NEURONS_LABELS, "dapi_labels.tif", options)
 
 
 def _labels(stain: Path, output: Path, name: str, options: list[str]) -> None:
-    """Nuclei from a DAPI image with ``stainless labels from-fluorescence`` (min 300 px)."""
+    """Nuclei from a DAPI image with ``stainless labels from-fluorescence`` and ``options``."""
     staging = output / "staging"
     arguments = ["labels", "from-fluorescence", "--input", str(stain), "--output", str(staging)]
-    if stainless([*arguments, "--min-size", "300" if "sephace" in str(stain) else "30", *options]):
+    if stainless([*arguments, *options]):
         raise SystemExit(f"labels from {stain} failed")
     (staging / f"{stain.stem}_labels.tif").replace(output / name)
     staging.rmdir()

@@ -169,21 +169,21 @@ def _init_of(config: SegmentationConfig) -> str:
 def run_one(
     variant: str, config: SegmentationConfig, reuse: bool, image: Path, truth: Path
 ) -> dict[str, Any]:
-    architecture = config.output.name  # the variant and its budget
+    name = config.output.name  # the variant and its budget
     if not (reuse and is_model_folder(config.output)):
         print(f"{variant}: training")
         train_segmentation(
             config, overwrite=True, progress="bar" if sys.stderr.isatty() else "lines"
         )
-    predictions = RESULTS / "predictions" / architecture
+    predictions = RESULTS / "predictions" / name
     args = ["segment", "--model", str(config.output), "--input", str(image)]
     if stainless([*args, "--output", str(predictions), "--overwrite"]) != 0:
-        raise RuntimeError(f"segment failed for {architecture}")
-    scores = RESULTS / f"scores_{architecture}.json"
+        raise RuntimeError(f"segment failed for {name}")
+    scores = RESULTS / f"scores_{name}.json"
     args = ["evaluate", "semantic", "--pred", str(predictions / "strip_labels.tif")]
     args += ["--gt", str(truth), "--classes", *CLASSES, "--output", str(scores), "--overwrite"]
     if stainless(args) != 0:
-        raise RuntimeError(f"evaluate failed for {architecture}")
+        raise RuntimeError(f"evaluate failed for {name}")
     summary = json.loads(scores.read_text())["summary"]
     network, _ = load_segmentation_network(config.output)
     meta = read_meta(config.output)

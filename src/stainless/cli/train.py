@@ -202,6 +202,7 @@ def _config_from_files(args: argparse.Namespace, overrides: dict[str, Any]) -> A
     one-object label images are refused before training), the recipe of
     :func:`stainless.config.recipe.segmentation_recipe`, then the command-line overrides."""
     from stainless.cli._inputs import named_files
+    from stainless.cli._transfer import init_overrides
     from stainless.config.loading import segmentation_config_from_mapping
     from stainless.config.recipe import describe_validation, segmentation_recipe
     from stainless.data.object_size import object_diameters
@@ -260,7 +261,7 @@ def _config_from_files(args: argparse.Namespace, overrides: dict[str, Any]) -> A
     )
     print(describe_validation(raw))
     if args.transfer == "weights":
-        weights = _init_overrides(args)
+        weights = init_overrides(args.init, args.transfer)
         raw["model"].update({key.removeprefix("model."): value for key, value in weights.items()})
     return segmentation_config_from_mapping(raw, "--images/--labels", **overrides)
 
@@ -343,26 +344,9 @@ def matching_scale(init: SegmentationModelInfo, diameter_px: float) -> float | N
     return round(chosen, 4)
 
 
-def _init_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """``model.init`` from ``--init``; with ``--transfer weights`` the translation model's
-    folder goes to ``model.encoder_weights`` instead (its whole U-Net starts the network)."""
-    from stainless.model_folder import model_kind, resolve_model
-
-    if args.transfer == "output":
-        return {"model.init": args.init}
-    if args.init is None:
-        raise ValueError("--transfer weights needs --init (a translation model)")
-    folder = resolve_model(args.init)
-    if model_kind(folder) != "translation":
-        raise ValueError(
-            f"--transfer weights needs a translation model as --init; '{args.init}' is a "
-            f"{model_kind(folder)} model (fine-tuned whole without --transfer)"
-        )
-    return {"model.init": None, "model.encoder_weights": folder}
-
-
 def run_segmentation(args: argparse.Namespace) -> int:
     """Validate the config (with the command-line overrides), train, report the folder."""
+    from stainless.cli._transfer import init_overrides
     from stainless.config import load_segmentation_config
     from stainless.io.channels import parse_channels
     from stainless.training.segmentation import retune_model_folder, train_segmentation
@@ -384,7 +368,9 @@ def run_segmentation(args: argparse.Namespace) -> int:
                 "--validation goes with --images/--labels; a config names its validation "
                 "images in data.validation (or cuts each image with data.validation_fraction)"
             )
-        config = load_segmentation_config(args.config, **overrides, **_init_overrides(args))
+        config = load_segmentation_config(
+            args.config, **overrides, **init_overrides(args.init, args.transfer)
+        )
     if args.retune:
         tuning = retune_model_folder(config.output)
         settings = ", ".join(f"{k} {v}" for k, v in tuning.items() if k not in ("on", "images"))

@@ -23,6 +23,7 @@ layer summed over planes when the images have fewer), ``random`` with fresh weig
     python benchmarks/studies/fewshot_transfer.py sweep usiigaci      # the K x init x seed sweep
     python benchmarks/studies/fewshot_transfer.py sweep sephace
     python benchmarks/studies/fewshot_transfer.py budget isl-neurons
+    python benchmarks/studies/fewshot_transfer.py inspect sephace     # why a run finds nothing
     python benchmarks/studies/fewshot_transfer.py report              # fewshot_transfer.json
 
 sephace is MIT non-commercial: benchmark only; nothing trained on it ships.
@@ -46,6 +47,7 @@ from stainless.model_folder import is_model_folder, resolve_model
 from stainless.provenance import write_record
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fewshot_inspect import inspect
 from fewshot_isl_neurons import write_random_twin
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/
@@ -258,13 +260,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("stage", choices=("budget", "sweep", "report"))
+    parser.add_argument("stage", choices=("budget", "sweep", "inspect", "report"))
     parser.add_argument("testbed", nargs="?", choices=tuple(SWEEPS))
     args = parser.parse_args()
     if args.stage == "report":
         return report()
     if args.testbed is None:
         parser.error(f"{args.stage} needs a testbed: {', '.join(SWEEPS)}")
+    if args.stage == "inspect":
+        config = CONFIGS / SWEEPS[args.testbed][1][0]
+        prepare(config)
+        output = RESULTS / f"fewshot_{args.testbed.replace('-', '_')}" / "inspect"
+        record = inspect(config, output, RESULTS / f"fewshot_{args.testbed}_inspect.json")
+        for image in record["images"]:
+            print(image)
+        return 0
     return run(args.testbed, args.stage)
 
 

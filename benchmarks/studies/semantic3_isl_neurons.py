@@ -52,11 +52,14 @@ VARIANTS = (
     "tiramisu_compact",
     "deeplabv3plus_compact",
     "unet_islnet_compact",
+    "deeplabv3plus_islnet_compact",
 )
 """Variant name → architecture config ``semantic3_isl_<arch>.yaml`` (the part before ``_``);
 ``_isl``: the head reads the DAPI map of ``--isl-init`` through [Bonte2022]'s adapter;
-``_islnet``: ``--isl-init``'s whole U-Net starts the network (its last 32 feature maps reach the
-head); ``_compact``: compact cells as the cell class."""
+``_islnet``: ``--isl-init``'s whole network starts the network of the same architecture (a U-Net
+translation model for ``unet_islnet``, its last 32 feature maps reaching the head; a DeepLabv3+
+one, ``configs/isl_neurons_resample_planes_deeplabv3plus.yaml``, for ``deeplabv3plus_islnet``);
+``_compact``: compact cells as the cell class."""
 COMPACT_DISTANCE_PX = 25
 CLASSES = ["background", "nucleus", "cell"]
 TEST_REGION = (0, 768, 1024, 1024)

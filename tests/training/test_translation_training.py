@@ -9,12 +9,13 @@ import pytest
 import torch
 import yaml
 
-from stainless.config import load_translation_config
+from stainless.config import SegmentationModelConfig, load_translation_config
 from stainless.inference.predictor import PerModalityPredictor, TranslationPredictor, load_predictor
 from stainless.io import read_image, read_input_planes
 from stainless.metrics import pearson
 from stainless.model_folder import read_meta
-from stainless.models import load_translation_network
+from stainless.models import build_segmentation_network, load_translation_network
+from stainless.models.build import load_local_weights
 from stainless.training.translation import train_translation
 from tests.training.conftest import translation_config, write_synthetic_pairs
 
@@ -151,3 +152,34 @@ def test_auto_strategy_is_unified_for_one_modality_and_the_measured_winner_for_s
         update={"model": config.model.model_copy(update={"modality_strategy": "unified"})}
     )
     assert with_modality_strategy(explicit, config.data.samples) is explicit
+
+
+def test_a_dynamic_deeplabv3plus_translation_model_starts_a_deeplabv3plus_segmentation(
+    tmp_path: Path,
+) -> None:
+    write_synthetic_pairs(tmp_path, [0, 1, 2], size=64)
+    raw = translation_config(
+        tmp_path, architecture="deeplabv3plus", width=8, modality_strategy="dynamic"
+    )
+    raw["data"]["samples"][1]["modality"] = "brightfield"  # type: ignore[index]
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    folder = train_translation(load_translation_config(path), progress=False)
+    predictor = TranslationPredictor.load(folder, device="cpu")
+    assert predictor.info.size_multiple == 16
+    planes, _ = read_input_planes([tmp_path / "lf2.tif"])
+    phase, brightfield = (predictor.predict(planes, m)["dapi"] for m in ("phase", "brightfield"))
+    assert phase.shape == (64, 64) and np.isfinite(phase).all()
+    assert not np.allclose(phase, brightfield)  # the first layer is generated per modality
+
+    translation, _ = load_translation_network(folder)
+    segmentation = build_segmentation_network(
+        SegmentationModelConfig(architecture="deeplabv3plus", width=8, head="semantic", classes=3),
+        in_channels=1,
+    )
+    with pytest.warns(UserWarning, match="start random"):  # the dynamic stem, the 2-target head
+        load_local_weights(segmentation.backbone, folder)
+    copied = segmentation.backbone.state_dict()
+    for name, tensor in translation.state_dict().items():
+        if not name.startswith(("stem.0.", "head.")):
+            torch.testing.assert_close(copied[name], tensor, rtol=0, atol=0)

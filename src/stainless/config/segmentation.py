@@ -131,7 +131,8 @@ class SegmentationModelConfig(Strict):
     training; ``init_target`` picks its output (default: its first target).
     ``encoder_weights``: a local weight file, or a trained segmentation model folder of the same
     architecture and head to fine-tune (a generalist body, as Cellpose users fine-tune ``cyto``),
-    or a translation model folder of the same U-Net: its whole network starts this one (every
+    or a translation model folder of the same network (a U-Net, or DeepLabv3+ of the same
+    ``width``): its whole network starts this one (every
     tensor of matching name and shape, the first layer summed when the images have one plane), so
     the head reads its last feature maps where ``init`` feeds the head its one output map.
     """

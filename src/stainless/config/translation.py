@@ -82,6 +82,10 @@ twice the steps) 0.701 / 0.671 (``benchmarks/studies/modality_strategies.py``)."
 class ModelConfig(Strict):
     """Network and modality strategy.
 
+    ``architecture``: the U-Net regressor (``width``, ``depth``), pix2pix's ResNet generator
+    with its PatchGAN discriminators (``width``, ``n_blocks``; [LightMyCells2024]) or
+    DeepLabv3+ (``width``; the same network as a segmentation model's, so its weights can start
+    a DeepLabv3+ segmentation model: in silico labelling pretraining for that architecture).
     ``input_planes``: ``fixed`` feeds the planes as channels (the model then takes exactly as
     many planes as it was trained on); ``any`` feeds their mean and spread; ``resample`` feeds
     them resampled along z to the training plane count (one plane repeated). With ``any`` or
@@ -93,7 +97,7 @@ class ModelConfig(Strict):
     (the one-network strategy measured best on phase contrast + bright field, issue 27).
     """
 
-    architecture: Literal["unet", "pix2pix"] = "unet"
+    architecture: Literal["unet", "pix2pix", "deeplabv3plus"] = "unet"
     input_planes: Literal["fixed", "any", "resample"] = "fixed"
     width: int = Field(32, ge=4)
     depth: int = Field(4, ge=1, le=6)
@@ -115,7 +119,7 @@ class ModelConfig(Strict):
     @property
     def size_multiple(self) -> int:
         """Tile and crop sides must be multiples of this."""
-        return 2**self.depth if self.architecture == "unet" else 8
+        return {"unet": 2**self.depth, "pix2pix": 8}.get(self.architecture, 16)
 
 
 class TrainingConfig(RunSettings):

@@ -40,9 +40,16 @@ def _pix2pix(model: ModelConfig, in_channels: int, n_targets: int, n_modalities:
     )
 
 
+def _deeplabv3plus(
+    model: ModelConfig, in_channels: int, n_targets: int, n_modalities: int
+) -> nn.Module:
+    return DeepLabV3Plus(in_channels, n_targets, width=model.width, n_modalities=n_modalities)
+
+
 MODELS: dict[str, Callable[[ModelConfig, int, int, int], nn.Module]] = {
     "unet": _unet,
     "pix2pix": _pix2pix,
+    "deeplabv3plus": _deeplabv3plus,
 }
 """Architecture name → builder(model config, input planes, targets, modalities in the code)."""
 

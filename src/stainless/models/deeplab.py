@@ -97,18 +97,24 @@ class DeepLabV3Plus(nn.Module):
     in_channels, out_channels : int
     width : int
         Channels of the stem; the encoder stages use 2×, 4×, 8× and 16× ``width``.
+    n_modalities : int
+        0 for a plain first convolution; > 0 for a modality-generated (dynamic) one, as in a
+        multi-modality translation model ([LightMyCells2024]).
 
     Shapes
     ------
-    ``forward(x (N, in_channels, H, W)) -> (N, out_channels, H, W)``; H and W multiples of 16.
+    ``forward(x (N, in_channels, H, W), modality (N,) | None) -> (N, out_channels, H, W)``; H
+    and W multiples of 16.
     """
 
     size_multiple = 16
 
-    def __init__(self, in_channels: int, out_channels: int, width: int = 32) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, width: int = 32, n_modalities: int = 0
+    ) -> None:
         super().__init__()
         self.stem = nn.Sequential(
-            InputStem(in_channels, width, 3, 0),
+            InputStem(in_channels, width, 3, n_modalities),
             nn.BatchNorm2d(width),
             nn.ReLU(inplace=True),
             nn.Conv2d(width, width, 3, stride=2, padding=1, bias=False),
@@ -135,7 +141,10 @@ class DeepLabV3Plus(nn.Module):
     def features(self, x: torch.Tensor, modality: torch.Tensor | None = None) -> torch.Tensor:
         """Decoder maps at full resolution, (N, feature_channels, H, W)."""
         size = x.shape[2:]
-        stem = self.stem(x)
+        first, *rest = self.stem  # the input stem takes the modality (dynamic)
+        stem = first(x, modality)
+        for layer in rest:
+            stem = layer(stem)
         low = self.stage1(stem)
         deep = self.aspp(self.middle(self.stage3(self.stage2(low))))
         deep = F.interpolate(deep, size=low.shape[2:], mode="bilinear", align_corners=False)
@@ -143,4 +152,4 @@ class DeepLabV3Plus(nn.Module):
         return F.interpolate(refined, size=size, mode="bilinear", align_corners=False)
 
     def forward(self, x: torch.Tensor, modality: torch.Tensor | None = None) -> torch.Tensor:
-        return self.head(self.features(x))
+        return self.head(self.features(x, modality))

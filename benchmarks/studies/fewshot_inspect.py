@@ -7,7 +7,8 @@ learnt). This trains the sweep's first variant with random weights on all K samp
 keeps the model, and writes per test image: the mean foreground probability inside and outside
 the true objects, how many true objects the network sees (mean probability ≥ 0.5 inside), and
 the objects and csi@0.50 with the model's own thresholds and with the flow check off; plus the
-probability map with the true outlines as a PNG. Used by ``fewshot_transfer.py inspect``.
+probability map as [Han2024]'s evaluation overlay (true outlines red, objects found with the
+flow check off yellow / green) as a PNG. Used by ``fewshot_transfer.py inspect``.
 """
 
 from __future__ import annotations
@@ -26,40 +27,23 @@ from stainless.model_folder import is_model_folder
 from stainless.provenance import write_record
 from stainless.tiling import TilingOptions
 from stainless.training.segmentation import train_segmentation
+from stainless.viz.overlay import render_overlay, save_overlay_png
 
 DECODINGS: dict[str, dict[str, float]] = {
     "own_thresholds": {},
     "flow_check_off": {"flow_threshold": 0.0},
 }
-"""Threshold overrides the maps are decoded with: the model's own, and without the flow check."""
+"""Threshold overrides the maps are decoded with: the model's own, and without the flow check
+(the last one's objects are drawn in the overlay)."""
 
 
 def seen_objects(probability: NDArray[np.floating], truth: NDArray[np.integer]) -> int:
     """How many true objects of ``truth`` ``(Y, X)`` have a mean foreground ``probability``
     ``(Y, X)`` of at least 0.5 inside."""
+    from scipy import ndimage as ndi
+
     ids = np.unique(truth[truth > 0])
-    if ids.size == 0:
-        return 0
-    sums = np.bincount(truth.ravel(), weights=probability.ravel(), minlength=int(ids.max()) + 1)
-    counts = np.bincount(truth.ravel(), minlength=int(ids.max()) + 1)
-    return int((sums[ids] / counts[ids] >= 0.5).sum())
-
-
-def save_overlay(probability: NDArray[np.floating], truth: NDArray[np.integer], path: Path) -> None:
-    """The foreground probability ``(Y, X)`` in grey with the true outlines in red, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(8, 8 * probability.shape[0] / probability.shape[1]))
-    axis.imshow(probability, cmap="gray", vmin=0, vmax=1)
-    axis.contour(truth > 0, levels=[0.5], colors="red", linewidths=0.8)
-    axis.set_axis_off()
-    axis.set_title("foreground probability (grey), objects from the stain (red)", fontsize=9)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    return int((np.asarray(ndi.mean(probability, truth, ids)) >= 0.5).sum()) if ids.size else 0
 
 
 def inspect(config: Path, output: Path, record_path: Path) -> dict[str, Any]:
@@ -97,7 +81,8 @@ def inspect(config: Path, output: Path, record_path: Path) -> dict[str, Any]:
                 "csi@0.50": round(float(scores["csi@0.50"]), 3),
             }
         overlay = record_path.with_name(f"{record_path.stem}_{Path(name).stem}.png")
-        save_overlay(probability, truth, overlay)
+        rgb, counts = render_overlay(probability, predicted, truth)  # the last decoding's objects
+        save_overlay_png(rgb, counts, overlay, "foreground probability (grey), flow check off")
         entry["overlay"] = str(overlay.name)
         images.append(entry)
     record = {

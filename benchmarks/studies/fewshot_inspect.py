@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import ndimage as ndi
 
 from stainless.experiments.sweep import load_sweep_config, load_test_images, run_config
 from stainless.inference.segmenter import SegmentationPredictor
@@ -34,14 +35,12 @@ DECODINGS: dict[str, dict[str, float]] = {
     "flow_check_off": {"flow_threshold": 0.0},
 }
 """Threshold overrides the maps are decoded with: the model's own, and without the flow check
-(the last one's objects are drawn in the overlay)."""
+(``flow_check_off``'s objects are drawn in the overlay)."""
 
 
 def seen_objects(probability: NDArray[np.floating], truth: NDArray[np.integer]) -> int:
     """How many true objects of ``truth`` ``(Y, X)`` have a mean foreground ``probability``
     ``(Y, X)`` of at least 0.5 inside."""
-    from scipy import ndimage as ndi
-
     ids = np.unique(truth[truth > 0])
     return int((np.asarray(ndi.mean(probability, truth, ids)) >= 0.5).sum()) if ids.size else 0
 
@@ -73,15 +72,15 @@ def inspect(config: Path, output: Path, record_path: Path) -> dict[str, Any]:
             "mean_probability_inside": round(float(probability[inside].mean()), 3),
             "mean_probability_outside": round(float(probability[~inside].mean()), 3),
         }
-        for label, override in DECODINGS.items():
-            predicted = predictor.labels(maps, override)
+        objects = {label: predictor.labels(maps, override) for label, override in DECODINGS.items()}
+        for label, predicted in objects.items():
             scores = instance_metrics(truth, predicted, thresholds=(0.5,))
             entry[label] = {
                 "objects": int(np.unique(predicted[predicted > 0]).size),
                 "csi@0.50": round(float(scores["csi@0.50"]), 3),
             }
         overlay = record_path.with_name(f"{record_path.stem}_{Path(name).stem}.png")
-        rgb, counts = render_overlay(probability, predicted, truth)  # the last decoding's objects
+        rgb, counts = render_overlay(probability, objects["flow_check_off"], truth)
         save_overlay_png(rgb, counts, overlay, "foreground probability (grey), flow check off")
         entry["overlay"] = str(overlay.name)
         images.append(entry)
